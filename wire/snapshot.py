@@ -1,0 +1,138 @@
+"""The routing snapshot: everything the proxy needs to answer a request.
+
+Immutable and versioned as a whole. The control plane builds it (sorted, so the
+same content gives the same bytes), the proxy decodes it and swaps it in
+atomically. Schema evolution follows msgspec's rules: new fields are appended
+with defaults, an existing field's type never changes, and no struct here
+forbids unknown fields, so proxies and control planes can roll out separately.
+
+Times are Unix seconds (int). Money follows `wire.money`: prices are integer
+micro-USD per million tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+ApiFormat = Literal["openai", "anthropic"]
+KeyStatus = Literal["active", "disabled"]
+AccountStatus = Literal["active", "suspended"]
+ListingStatus = Literal["active", "paused"]
+
+
+class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A catalog model buyers can ask for (its public id and reference prices)."""
+
+    id: str  # "deepseek/deepseek-chat"
+    owned_by: str  # "deepseek"
+    input_price: int  # reference price, micro-USD per Mtok
+    output_price: int
+    context_length: int = 0
+    capabilities: tuple[str, ...] = ("chat",)
+
+
+class Listing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A seller's offer: one upstream key serving one model at an ask price."""
+
+    id: str
+    seller_account_id: str
+    provider: str  # provider slug, e.g. "deepseek"
+    model: str  # catalog model id it serves
+    upstream_model: str  # the model name sent upstream
+    base_url: str  # e.g. "https://api.deepseek.com/v1" (no trailing slash)
+    api_format: ApiFormat = "openai"
+    upstream_key: str = ""  # the seller's upstream credential; never logged, never returned
+    ask_input: int  # micro-USD per Mtok
+    ask_output: int
+    ask_cached_input: int | None = None
+    status: ListingStatus = "active"
+    trusted: bool = False  # provider flagged trusted (privacy mode)
+    rpm_limit: int | None = None
+    concurrency_limit: int | None = None
+    fee_profile_id: str | None = None
+
+
+class Key(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A buyer key, by its keyed hash (`wire.keys.hash_key`)."""
+
+    id: str
+    hash: str
+    account_id: str
+    status: KeyStatus = "active"
+    expires_at: int | None = None
+    key_group: str = "default"
+    routing_profile_id: str | None = None
+    monthly_budget_micro_usd: int | None = None
+    ip_whitelist: tuple[str, ...] = ()
+    ip_blacklist: tuple[str, ...] = ()
+    model_allowlist: tuple[str, ...] = ()
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    plan: str = "free"
+    status: AccountStatus = "active"
+    trading_terms_accepted: bool = False
+    rpm_limit: int | None = None  # per-account overrides of the plan
+    tpm_limit: int | None = None
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    name: str
+    rpm_limit: int | None  # None = unlimited
+    tpm_limit: int | None
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """One consistent, immutable view of the market. `version` is opaque."""
+
+    schema: int = SCHEMA_VERSION
+    version: str = ""
+    created_at: int = 0
+    models: tuple[Model, ...] = ()
+    listings: tuple[Listing, ...] = ()
+    keys: tuple[Key, ...] = ()
+    accounts: tuple[Account, ...] = ()
+    plans: tuple[Plan, ...] = ()
+
+
+class SnapshotInconsistent(ValueError):
+    """A snapshot that references something it does not contain."""
+
+
+def check_consistent(snap: Snapshot) -> None:
+    """Refuse a snapshot whose references dangle or whose ids repeat.
+
+    Both sides call it: the control plane before publishing, the proxy before swapping.
+    """
+    model_ids = {m.id for m in snap.models}
+    account_ids = {a.id for a in snap.accounts}
+    plan_names = {p.name for p in snap.plans}
+    problems: list[str] = []
+    for label, ids in (
+        ("model", [m.id for m in snap.models]),
+        ("listing", [x.id for x in snap.listings]),
+        ("key", [k.id for k in snap.keys]),
+        ("key hash", [k.hash for k in snap.keys]),
+        ("account", [a.id for a in snap.accounts]),
+    ):
+        if len(ids) != len(set(ids)):
+            problems.append(f"duplicate {label} ids")
+    for listing in snap.listings:
+        if listing.model not in model_ids:
+            problems.append(f"listing {listing.id} serves unknown model {listing.model}")
+        if listing.ask_input < 0 or listing.ask_output < 0:
+            problems.append(f"listing {listing.id} has a negative ask")
+    for key in snap.keys:
+        if key.account_id not in account_ids:
+            problems.append(f"key {key.id} belongs to unknown account {key.account_id}")
+    if plan_names:
+        for account in snap.accounts:
+            if account.plan not in plan_names:
+                problems.append(f"account {account.id} is on unknown plan {account.plan}")
+    if problems:
+        raise SnapshotInconsistent("; ".join(problems[:10]))
