@@ -1,0 +1,109 @@
+"""Behaviour knobs of the fake provider, and how they are parsed and merged.
+
+Knobs come from three sources; later ones override earlier ones, knob by knob:
+
+1. process defaults, from ``DF_FAKE_<NAME>`` environment variables (``DF_FAKE_TTFT_MS``,
+   ``DF_FAKE_TPS``, ``DF_FAKE_CHUNKS``, ``DF_FAKE_USAGE``, ``DF_FAKE_STATUS``, ``DF_FAKE_RETRY_AFTER``,
+   ``DF_FAKE_CLOSE_AFTER``, ``DF_FAKE_HANG``, ``DF_FAKE_TEXT``, and ``DF_FAKE_API_KEY`` for
+   ``require_key``); an empty variable counts as unset;
+2. a path prefix ``/k/<name>=<value>,<name>=<value>/v1/...``;
+3. a ``"fake"`` object in the JSON request body.
+
+Values from the environment and the path are strings and are coerced (``"true"``/``"false"``/``"1"``/``"0"``
+for booleans, ``"null"`` for an optional knob's "unset"); body values are JSON values. An unknown knob or an
+invalid value raises :class:`KnobError` whose message names the knob.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+
+Hang = Literal["", "headers", "body"]
+
+
+class Knobs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the fake provider behaves for one request."""
+
+    ttft_ms: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """Delay before the first content chunk (for JSON: before the response)."""
+    tps: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """Content tokens per second: delay 1/tps between content chunks; 0 = no delay."""
+    chunks: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 8
+    """Number of content tokens (ignored when ``text`` is set: one token per word)."""
+    usage: bool = True
+    """Whether usage is reported at all (JSON ``usage`` and the streamed usage chunk)."""
+    status: Annotated[int, msgspec.Meta(ge=200, le=599)] = 200
+    """If >= 400, answer this status with an OpenAI-shaped error body."""
+    retry_after: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    """Send ``Retry-After`` with the error; alone (status 200) it turns the answer into a 429."""
+    close_after: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """Streams only: abort the connection after this many content chunks (no ``[DONE]``)."""
+    hang: Hang = ""
+    """``headers``: never send headers; ``body``: stop after the first content chunk (JSON: after headers)."""
+    text: str | None = None
+    """Fixed content, streamed word by word, instead of ``tok0 tok1 ...``."""
+    require_key: str | None = None
+    """If set, requests must carry ``Authorization: Bearer <require_key>`` (or ``x-api-key``) else 401."""
+
+
+KNOB_NAMES: tuple[str, ...] = Knobs.__struct_fields__
+
+ENV_NAMES: dict[str, str] = {
+    **{f"DF_FAKE_{name.upper()}": name for name in KNOB_NAMES if name != "require_key"},
+    "DF_FAKE_API_KEY": "require_key",
+}
+
+
+class KnobError(ValueError):
+    """An unknown knob name or an invalid knob value; the message names the knob."""
+
+
+def parse_pairs(spec: str) -> dict[str, str]:
+    """Parse ``name=value,name=value`` (the ``/k/<spec>/`` path segment) into raw string values."""
+    raw: dict[str, str] = {}
+    for item in spec.split(","):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise KnobError(f"fake knob `{name}` has no value: write `{name}=<value>` in the /k/ path segment")
+        raw[name.strip()] = value
+    return raw
+
+
+def merge(base: Knobs, raw: Mapping[str, object], *, source: str) -> Knobs:
+    """Return ``base`` with the knobs in ``raw`` overriding it; ``source`` names where they came from."""
+    if not raw:
+        return base
+    changes: dict[str, object] = {}
+    for name, value in raw.items():
+        if name not in KNOB_NAMES:
+            raise KnobError(f"unknown fake knob `{name}` in {source}; known knobs: {', '.join(KNOB_NAMES)}")
+        try:
+            parsed = msgspec.convert({name: value}, Knobs, strict=False)
+        except msgspec.ValidationError as exc:
+            reason = str(exc).split(" - at ")[0]
+            raise KnobError(f"invalid value {value!r} for fake knob `{name}` in {source}: {reason}") from None
+        changes[name] = getattr(parsed, name)
+    return msgspec.structs.replace(base, **changes)
+
+
+def from_env(env: Mapping[str, str], base: Knobs | None = None) -> Knobs:
+    """Process defaults from ``DF_FAKE_*`` environment variables."""
+    raw = {knob: env[var] for var, knob in ENV_NAMES.items() if env.get(var)}
+    return merge(base or Knobs(), raw, source="the environment")
+
+
+def from_body(base: Knobs, body: object) -> Knobs:
+    """Apply the ``"fake"`` object of a parsed JSON request body, if any."""
+    if not isinstance(body, dict):
+        return base
+    fake = body.get("fake")
+    if fake is None:
+        return base
+    if not isinstance(fake, dict):
+        raise KnobError("the `fake` field of the request body must be an object of knobs")
+    return merge(base, fake, source="the request body `fake` object")
