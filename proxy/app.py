@@ -1,0 +1,111 @@
+"""Composition root: builds every object of the proxy, the route table and background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+from blacksheep import Application, Content, Request, Response
+
+from proxy.errors import error_response
+from proxy.pipeline import ChatPipeline, new_request_id
+from proxy.settings import ProxySettings
+from proxy.snapshot.index import Network
+from proxy.snapshot.source import FileSnapshotSource, SnapshotSource
+from proxy.snapshot.store import SnapshotStore
+from proxy.upstream.client import UpstreamClient
+
+_JSON = b"application/json"
+log = logging.getLogger("dragonfly.proxy")
+
+
+def _trusted_networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+    except ValueError as exc:
+        raise SystemExit(f"DF_TRUSTED_PROXIES: {exc}") from exc
+
+
+def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource:
+    return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s)
+
+
+def create_app(settings: ProxySettings) -> Application:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Application(show_error_details=False)
+    store = SnapshotStore()
+    source = make_source(settings, store)
+    upstream = UpstreamClient(settings)
+    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies))
+    tasks: list[asyncio.Task[None]] = []
+
+    async def models(request: Request) -> Response:
+        index = store.current()
+        body = index.models_json if index else b'{"object":"list","data":[]}'
+        return Response(200, [(b"x-request-id", new_request_id().encode())], Content(_JSON, body))
+
+    async def healthz(request: Request) -> Response:
+        return Response(200, [(b"x-request-id", new_request_id().encode())], Content(b"text/plain", b"ok"))
+
+    async def readyz(request: Request) -> Response:
+        index = store.current()
+        ready = index is not None
+        status = {
+            "ready": ready,
+            "snapshot_version": index.version if index else None,
+            "snapshot_age_s": round(time.time() - store.swapped_at, 3) if ready else None,
+            "source": "file" if settings.snapshot_file else "redis",
+            "source_reachable": store.stale_since is None,
+            "stale_since": store.stale_since,
+            "counts": index.counts if index else {},
+        }
+        return Response(200 if ready else 503, [(b"x-request-id", new_request_id().encode())],
+                        Content(_JSON, orjson.dumps(status)))
+
+    async def not_found(request: Request) -> Response:
+        path = request.path
+        return error_response(404, f"No such endpoint: {request.method} {path}. See /v1/models and the API docs.",
+                              new_request_id().encode())
+
+    async def chat_completions(request: Request) -> Response:
+        return await chat.handle(request)
+
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.fallback = not_found
+
+    async def on_start(application: Application) -> None:
+        await source.load_initial()
+        tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
+
+    async def on_stop(application: Application) -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await upstream.close()
+
+    app.on_start += on_start
+    app.on_stop += on_stop
+    return app
+
+
+async def _guard(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run a background loop forever; log and restart it if it crashes."""
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task %s crashed; restarting in 1s", name)
+            await asyncio.sleep(1.0)

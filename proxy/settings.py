@@ -1,0 +1,82 @@
+"""Proxy settings, read once from `DF_*` environment variables.
+
+Every timeout and limit of the proxy lives here. Documented in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+
+class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
+    secret_key: str
+    snapshot_file: str = ""  # load the snapshot from this file (dev/tests) ...
+    redis_url: str = ""  # ... or from Redis (production)
+    redis_prefix: str = "df:"
+    snapshot_poll_s: float = 1.0  # file mtime / Redis manifest poll interval
+    control_plane_url: str = ""  # where /api/*, /v1/pool/* … are forwarded
+    max_body_bytes: int = 10 * 1024 * 1024
+    connect_timeout_s: float = 5.0
+    first_byte_timeout_s: float = 60.0  # request sent -> response headers
+    idle_timeout_s: float = 60.0  # between two body chunks from the upstream
+    total_timeout_s: float = 600.0  # whole upstream exchange
+    pool_idle_timeout_s: float = 90.0
+    pool_max_idle_per_host: int = 512
+    trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name}={raw!r} is not a number") from exc
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name}={raw!r} is not an integer") from exc
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
+    env = os.environ if env is None else env
+    secret = env.get("DF_SECRET_KEY", "")
+    if len(secret) < 16:
+        raise SystemExit("DF_SECRET_KEY must be set to a random string of at least 16 characters")
+    snapshot_file = env.get("DF_SNAPSHOT_FILE", "")
+    redis_url = env.get("DF_REDIS_URL", "")
+    if not snapshot_file and not redis_url:
+        raise SystemExit("set DF_SNAPSHOT_FILE (a snapshot file) or DF_REDIS_URL (snapshots from Redis)")
+    trusted = tuple(c.strip() for c in env.get("DF_TRUSTED_PROXIES", "").split(",") if c.strip())
+    return ProxySettings(
+        secret_key=secret,
+        snapshot_file=snapshot_file,
+        redis_url="" if snapshot_file else redis_url,
+        redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
+        snapshot_poll_s=_float(env, "DF_SNAPSHOT_POLL_S", 1.0),
+        control_plane_url=env.get("DF_CONTROL_PLANE_URL", "").rstrip("/"),
+        max_body_bytes=_int(env, "DF_MAX_BODY_BYTES", 10 * 1024 * 1024),
+        connect_timeout_s=_float(env, "DF_UPSTREAM_CONNECT_TIMEOUT_S", 5.0),
+        first_byte_timeout_s=_float(env, "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S", 60.0),
+        idle_timeout_s=_float(env, "DF_UPSTREAM_IDLE_TIMEOUT_S", 60.0),
+        total_timeout_s=_float(env, "DF_UPSTREAM_TOTAL_TIMEOUT_S", 600.0),
+        pool_idle_timeout_s=_float(env, "DF_UPSTREAM_POOL_IDLE_TIMEOUT_S", 90.0),
+        pool_max_idle_per_host=_int(env, "DF_UPSTREAM_POOL_MAX_IDLE", 512),
+        trusted_proxies=trusted,
+    )

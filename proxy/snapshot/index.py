@@ -1,0 +1,146 @@
+"""RoutingIndex: one snapshot version, shaped for O(1) lookups on the hot path (pure).
+
+Built once per snapshot version, off the request path; never mutated after.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+import msgspec
+
+from wire.money import micros_to_usd
+from wire.snapshot import Account, Key, Listing, Model, Snapshot, check_consistent
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """A buyer key joined with its account and pre-parsed access rules."""
+
+    key: Key
+    account: Account
+    allow: tuple[Network, ...]
+    deny: tuple[Network, ...]
+    models: frozenset[str]  # empty = every model
+
+
+@dataclass(frozen=True, slots=True)
+class ListingEntry:
+    """A listing with everything the relay needs precomputed."""
+
+    listing: Listing
+    chat_url: str
+    auth_header: str
+    market_headers: tuple[tuple[bytes, bytes], ...]  # route diagnostics, fixed per listing
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingIndex:
+    version: str
+    created_at: int
+    keys: dict[str, KeyEntry]
+    models: dict[str, Model]
+    listings: dict[str, tuple[ListingEntry, ...]]  # model id -> active listings, cheapest first
+    models_json: bytes
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class _ModelPricing(msgspec.Struct):
+    input: str
+    output: str
+    unit: str = "usd_per_million_tokens"
+
+
+class _ModelOut(msgspec.Struct):
+    id: str
+    owned_by: str
+    pricing: _ModelPricing
+    context_length: int
+    capabilities: tuple[str, ...]
+    object: str = "model"
+    created: int = 0
+
+
+class _ModelList(msgspec.Struct):
+    data: list[_ModelOut]
+    object: str = "list"
+
+
+def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
+    out: list[Network] = []
+    for cidr in cidrs:
+        try:
+            out.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue  # the control plane validates; a bad entry here matches nothing
+    return tuple(out)
+
+
+def _listing_entry(listing: Listing) -> ListingEntry:
+    headers = [
+        (b"x-df-market-route", b"seller"),
+        (b"x-df-market-provider", listing.provider.encode()),
+        (b"x-df-market-listing-id", listing.id.encode()),
+        (b"x-df-upstream-model", listing.upstream_model.encode()),
+        (b"x-df-market-ask-input", micros_to_usd(listing.ask_input).encode()),
+        (b"x-df-market-ask-output", micros_to_usd(listing.ask_output).encode()),
+    ]
+    if listing.fee_profile_id:
+        headers.append((b"x-df-market-fee-profile-id", listing.fee_profile_id.encode()))
+    return ListingEntry(
+        listing=listing,
+        chat_url=f"{listing.base_url.rstrip('/')}/chat/completions",
+        auth_header=f"Bearer {listing.upstream_key}",
+        market_headers=tuple(headers),
+    )
+
+
+def _models_json(models: list[Model], created: int) -> bytes:
+    data = [
+        _ModelOut(
+            id=m.id,
+            owned_by=m.owned_by,
+            pricing=_ModelPricing(input=micros_to_usd(m.input_price), output=micros_to_usd(m.output_price)),
+            context_length=m.context_length,
+            capabilities=m.capabilities,
+            created=created,
+        )
+        for m in sorted(models, key=lambda m: m.id)
+    ]
+    return msgspec.json.encode(_ModelList(data=data))
+
+
+def build_index(snap: Snapshot) -> RoutingIndex:
+    """Check a snapshot and shape it for lookups. Raises SnapshotInconsistent."""
+    check_consistent(snap)
+    accounts = {a.id: a for a in snap.accounts}
+    keys = {
+        k.hash: KeyEntry(
+            key=k,
+            account=accounts[k.account_id],
+            allow=_networks(k.ip_whitelist),
+            deny=_networks(k.ip_blacklist),
+            models=frozenset(k.model_allowlist),
+        )
+        for k in snap.keys
+    }
+    by_model: dict[str, list[ListingEntry]] = {}
+    for listing in snap.listings:
+        if listing.status == "active":
+            by_model.setdefault(listing.model, []).append(_listing_entry(listing))
+    listings = {
+        model: tuple(sorted(entries, key=lambda e: (e.listing.ask_input + e.listing.ask_output, e.listing.id)))
+        for model, entries in by_model.items()
+    }
+    return RoutingIndex(
+        version=snap.version,
+        created_at=snap.created_at,
+        keys=keys,
+        models={m.id: m for m in snap.models},
+        listings=listings,
+        models_json=_models_json(list(snap.models), snap.created_at),
+        counts={"keys": len(snap.keys), "listings": len(snap.listings), "models": len(snap.models)},
+    )

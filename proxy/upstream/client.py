@@ -1,0 +1,158 @@
+"""The upstream HTTP client: pooled keep-alive connections to sellers (pyreqwest).
+
+The only module that opens seller sockets. Every await has a timeout from settings:
+connect (in the client), first byte (request sent -> headers), idle (between two
+body chunks) and total (the whole exchange). Streamed reads use a zero read buffer
+so each upstream chunk is handed over as soon as it arrives.
+
+Failure modes: connect errors and timeouts raise `UpstreamError` (502) with a
+message naming the provider and the phase; nothing is retried here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Final
+
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import (
+    ConnectError,
+    ConnectTimeoutError,
+    PyreqwestError,
+    RequestTimeoutError,
+)
+from pyreqwest.request import StreamRequest
+from pyreqwest.response import Response as UpstreamResponse
+from pyreqwest.response import ResponseBodyReader
+
+from proxy.errors import UpstreamError
+from proxy.settings import ProxySettings
+
+_JSON: Final = "application/json"
+
+
+class UpstreamClient:
+    """One pooled client per process, shared by every request."""
+
+    def __init__(self, settings: ProxySettings) -> None:
+        self._settings = settings
+        self._first_byte = settings.first_byte_timeout_s
+        self._idle = settings.idle_timeout_s
+        self._total = timedelta(seconds=settings.total_timeout_s)
+        self._client: Client = (
+            ClientBuilder()
+            .connect_timeout(timedelta(seconds=settings.connect_timeout_s))
+            .pool_idle_timeout(timedelta(seconds=settings.pool_idle_timeout_s))
+            .pool_max_idle_per_host(settings.pool_max_idle_per_host)
+            .tcp_nodelay(True)
+            .error_for_status(False)
+            .follow_redirects(False)
+            .gzip(False)
+            .brotli(False)
+            .zstd(False)
+            .deflate(False)
+            .user_agent("dragonfly-gateway")
+            .build()
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def post_json(
+        self, url: str, headers: Sequence[tuple[str, str]], body: bytes, provider: str
+    ) -> tuple[int, bytes, str]:
+        """POST and read the whole answer: (status, body, content type)."""
+        request = self._client.post(url).headers(headers).body_bytes(body).timeout(self._total).build()
+        try:
+            async with asyncio.timeout(self._first_byte):
+                response = await request.send()
+            async with asyncio.timeout(self._idle):
+                data = await response.bytes()
+        except TimeoutError:
+            raise UpstreamError(
+                f"Upstream provider '{provider}' did not answer within {self._first_byte:g}s. Retry later."
+            ) from None
+        except PyreqwestError as exc:
+            raise _explain(exc, provider) from None
+        return response.status, data.to_bytes(), response.get_header("content-type") or _JSON
+
+    async def open_stream(
+        self, url: str, headers: Sequence[tuple[str, str]], body: bytes, provider: str
+    ) -> UpstreamStream:
+        """POST and wait for the response headers; the body is read chunk by chunk."""
+        request = (
+            self._client.post(url)
+            .headers(headers)
+            .body_bytes(body)
+            .timeout(self._total)
+            .streamed_read_buffer_limit(0)
+            .build_streamed()
+        )
+        try:
+            async with asyncio.timeout(self._first_byte):
+                response = await request.__aenter__()
+        except TimeoutError:
+            await request.__aexit__(None, None, None)
+            raise UpstreamError(
+                f"Upstream provider '{provider}' sent no response within {self._first_byte:g}s. Retry later."
+            ) from None
+        except PyreqwestError as exc:
+            raise _explain(exc, provider) from None
+        return UpstreamStream(request, response, self._idle, provider)
+
+
+class UpstreamStream:
+    """An open streamed upstream response. `close()` drops the connection if unfinished."""
+
+    __slots__ = ("_request", "response", "_reader", "_idle", "provider", "_closed")
+
+    def __init__(self, request: StreamRequest, response: UpstreamResponse, idle: float, provider: str) -> None:
+        self._request = request
+        self.response = response
+        self._reader: ResponseBodyReader = response.body_reader
+        self._idle = idle
+        self.provider = provider
+        self._closed = False
+
+    @property
+    def status(self) -> int:
+        return self.response.status
+
+    def header(self, name: str) -> str | None:
+        return self.response.get_header(name)
+
+    async def next_chunk(self) -> bytes | None:
+        """The next body chunk as it arrived, or None at the end. Raises UpstreamError."""
+        try:
+            async with asyncio.timeout(self._idle):
+                chunk = await self._reader.read_chunk()
+        except TimeoutError:
+            raise UpstreamError(
+                f"Upstream provider '{self.provider}' stalled: nothing for {self._idle:g}s mid-response."
+            ) from None
+        except PyreqwestError as exc:
+            raise _explain(exc, self.provider) from None
+        return None if chunk is None else chunk.to_bytes()
+
+    async def read_all(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while (chunk := await self.next_chunk()) is not None and size < limit:
+            parts.append(chunk)
+            size += len(chunk)
+        return b"".join(parts)
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._request.__aexit__(None, None, None)
+
+
+def _explain(exc: PyreqwestError, provider: str) -> UpstreamError:
+    if isinstance(exc, ConnectTimeoutError | ConnectError):
+        return UpstreamError(f"Could not connect to upstream provider '{provider}'. Retry later.")
+    if isinstance(exc, RequestTimeoutError):
+        return UpstreamError(f"Upstream provider '{provider}' timed out. Retry later.")
+    return UpstreamError(f"Upstream provider '{provider}' failed mid-request ({type(exc).__name__}).")
