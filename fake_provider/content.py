@@ -20,6 +20,7 @@ Rules (tests compute expected usage from them):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import msgspec
@@ -81,7 +82,7 @@ def message_chars(messages: object) -> int:
     return total
 
 
-def prompt_tokens(body: dict[str, object]) -> int:
+def prompt_tokens(body: Mapping[str, object]) -> int:
     return count_tokens(message_chars(body.get("messages")))
 
 
@@ -90,7 +91,7 @@ def content_tokens(chunks: int, text: str | None) -> tuple[str, ...]:
     return tuple(word if i == 0 else " " + word for i, word in enumerate(words))
 
 
-def token_limit(body: dict[str, object]) -> int | None:
+def token_limit(body: Mapping[str, object]) -> int | None:
     for field in ("max_completion_tokens", "max_tokens"):
         value = body.get(field)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -98,7 +99,7 @@ def token_limit(body: dict[str, object]) -> int | None:
     return None
 
 
-def chosen_tool(body: dict[str, object]) -> str | None:
+def chosen_tool(body: Mapping[str, object]) -> str | None:
     """Name of the tool to call, or None when the answer is plain content."""
     tools = body.get("tools")
     choice = body.get("tool_choice")
@@ -118,7 +119,7 @@ def chosen_tool(body: dict[str, object]) -> str | None:
     return "tool"
 
 
-def plan_answer(body: dict[str, object], *, chunks: int, text: str | None, call_id: str) -> Answer:
+def plan_answer(body: Mapping[str, object], *, chunks: int, text: str | None, call_id: str) -> Answer:
     """Decide the whole answer to a chat completion request."""
     prompt = prompt_tokens(body)
     tool = chosen_tool(body)
