@@ -7,6 +7,7 @@ read, the upstream call and the client writes.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
@@ -16,7 +17,7 @@ from blacksheep.contents import ASGIContent
 
 from proxy.auth import authenticate, bearer_token, check_access, client_ip
 from proxy.body import read_json_body
-from proxy.errors import GatewayError, MarketUnavailable, NotFound, gateway_error_response
+from proxy.errors import GatewayError, MarketUnavailable, NotFound, error_response, gateway_error_response
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import ListingEntry, Network
 from proxy.snapshot.store import SnapshotStore
@@ -25,6 +26,7 @@ from proxy.upstream.relay import ERROR_BODY_LIMIT, Receive, stream_relay, upstre
 from proxy.validation import parse_chat
 from wire.keys import derive_hash_secret
 
+log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
 _SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 
@@ -65,6 +67,9 @@ class ChatPipeline:
             return await self._handle(request, request_id, rid)
         except GatewayError as exc:
             return gateway_error_response(exc, rid)
+        except Exception:  # the handler boundary: never a bare 500 page
+            log.exception("unhandled error in request %s", request_id)
+            return error_response(500, f"Internal error. Retry with backoff; quote request id {request_id}.", rid)
 
     async def _handle(self, request: Request, request_id: str, rid: bytes) -> Response:
         index = self._store.current()

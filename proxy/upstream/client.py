@@ -94,7 +94,6 @@ class UpstreamClient:
             async with asyncio.timeout(self._first_byte):
                 response = await request.__aenter__()
         except TimeoutError:
-            await request.__aexit__(None, None, None)
             raise UpstreamError(
                 f"Upstream provider '{provider}' sent no response within {self._first_byte:g}s. Retry later."
             ) from None

@@ -17,6 +17,8 @@ from fake_provider.bodies import (
 )
 from fake_provider.content import (
     TOOL_ARGUMENTS,
+    Answer,
+    content_tokens,
     count_tokens,
     embedding_input_tokens,
     plan_answer,
@@ -26,6 +28,10 @@ from fake_provider.sse import DONE, Framer, stream_events
 
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}},
          {"type": "function", "function": {"name": "other", "parameters": {"type": "object"}}}]
+
+
+def plan(body: dict[str, object], *, chunks: int, text: str | None, call_id: str) -> Answer:
+    return plan_answer(body, tokens=content_tokens(chunks, text), call_id=call_id)
 
 
 def chat(**extra: Any) -> dict[str, object]:
@@ -44,7 +50,7 @@ def sse_events(blob: bytes) -> list[str]:
 
 
 def stream_of(body: dict[str, object], *, include_usage: bool, chunks: int = 8, text: str | None = None) -> bytes:
-    answer = plan_answer(body, chunks=chunks, text=text, call_id="call_1")
+    answer = plan(body, chunks=chunks, text=text, call_id="call_1")
     framer = Framer(id="chatcmpl-1", created=7, model="m", include_usage=include_usage)
     events = stream_events(answer, framer, include_usage=include_usage)
     assert events.closing[-1] == DONE
@@ -63,7 +69,7 @@ def test_prompt_token_rule() -> None:
 
 
 def test_completion_json() -> None:
-    answer = plan_answer(chat(), chunks=3, text=None, call_id="c")
+    answer = plan(chat(), chunks=3, text=None, call_id="c")
     body = orjson.loads(completion_json(answer, id="chatcmpl-1", created=5, model="m", usage=True))
     assert body["object"] == "chat.completion"
     assert body["model"] == "m"
@@ -77,12 +83,12 @@ def test_completion_json() -> None:
 
 
 def test_text_knob_and_token_limit() -> None:
-    answer = plan_answer(chat(), chunks=8, text="the quick brown fox", call_id="c")
+    answer = plan(chat(), chunks=8, text="the quick brown fox", call_id="c")
     assert answer.tokens == ("the", " quick", " brown", " fox")
     assert answer.content == "the quick brown fox"
-    cut = plan_answer(chat(max_tokens=2), chunks=8, text=None, call_id="c")
+    cut = plan(chat(max_tokens=2), chunks=8, text=None, call_id="c")
     assert (cut.content, cut.finish_reason, cut.completion_tokens) == ("tok0 tok1", "length", 2)
-    assert plan_answer(chat(max_completion_tokens=20), chunks=3, text=None, call_id="c").finish_reason == "stop"
+    assert plan(chat(max_completion_tokens=20), chunks=3, text=None, call_id="c").finish_reason == "stop"
 
 
 def test_stream_framing_with_usage() -> None:
@@ -113,7 +119,7 @@ def test_zero_chunks() -> None:
 
 
 def test_tool_call_json_and_fragments() -> None:
-    answer = plan_answer(chat(tools=TOOLS), chunks=8, text=None, call_id="call_1")
+    answer = plan(chat(tools=TOOLS), chunks=8, text=None, call_id="call_1")
     body = orjson.loads(completion_json(answer, id="x", created=1, model="m", usage=True))
     choice = body["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
@@ -138,9 +144,9 @@ def test_tool_call_json_and_fragments() -> None:
 
 
 def test_tool_choice() -> None:
-    assert plan_answer(chat(tools=TOOLS, tool_choice="none"), chunks=1, text=None, call_id="c").tool_call is None
+    assert plan(chat(tools=TOOLS, tool_choice="none"), chunks=1, text=None, call_id="c").tool_call is None
     named = {"type": "function", "function": {"name": "other"}}
-    call = plan_answer(chat(tools=TOOLS, tool_choice=named), chunks=1, text=None, call_id="c").tool_call
+    call = plan(chat(tools=TOOLS, tool_choice=named), chunks=1, text=None, call_id="c").tool_call
     assert call is not None and call.name == "other"
 
 
