@@ -35,6 +35,7 @@ from fake_provider.asgi_io import (
 )
 from fake_provider.bodies import error_body, model_object, models_json
 from fake_provider.chat import chat_completion
+from fake_provider.content import content_tokens
 from fake_provider.embeddings import embeddings
 from fake_provider.knobs import KnobError, Knobs
 from fake_provider.settings import Settings
@@ -65,6 +66,7 @@ class FakeProvider:
         self.stats = Stats(settings.ring_size)
         self._seq = itertools.count(1)
         self._prefix_knobs: dict[str, Knobs | KnobError] = {}
+        self._token_cache: dict[tuple[int, str | None], tuple[str, ...]] = {}
         self._models: dict[str, None] = dict.fromkeys(settings.models)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -132,6 +134,15 @@ class FakeProvider:
         if isinstance(cached, KnobError):
             raise cached
         return cached
+
+    def _tokens(self, knobs: Knobs) -> tuple[str, ...]:
+        key = (knobs.chunks, knobs.text)
+        tokens = self._token_cache.get(key)
+        if tokens is None:
+            if len(self._token_cache) >= MAX_CACHED_PREFIXES:
+                self._token_cache.clear()
+            tokens = self._token_cache[key] = content_tokens(knobs.chunks, knobs.text)
+        return tokens
 
     def _remember_model(self, model: str) -> None:
         if model not in self._models and len(self._models) < MAX_MODELS:
@@ -208,7 +219,7 @@ class FakeProvider:
             problem = "`messages` is required and must be a list of messages"
         else:
             problem = None
-            await chat_completion(receive, send, body, knobs, self.stats, seq)
+            await chat_completion(receive, send, body, knobs, self.stats, seq, self._tokens(knobs))
         if problem is not None:
             await self._error(send, 400, problem)
 

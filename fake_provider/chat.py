@@ -47,9 +47,10 @@ async def json_delay(receive: Receive, send: Send, knobs: Knobs, status: int, he
 
 
 async def chat_completion(receive: Receive, send: Send, body: dict[str, object], knobs: Knobs,
-                          stats: Stats, seq: int) -> None:
+                          stats: Stats, seq: int, tokens: tuple[str, ...]) -> None:
+    """``tokens``: ``content_tokens(knobs.chunks, knobs.text)``, which the caller may cache."""
     model = str(body["model"])
-    answer = plan_answer(body, chunks=knobs.chunks, text=knobs.text, call_id=f"call_fake{seq:08d}")
+    answer = plan_answer(body, tokens=tokens, call_id=f"call_fake{seq:08d}")
     completion_id, created = f"chatcmpl-fake{seq:08d}", int(time.time())
     headers: Headers = [(b"x-request-id", f"req_fake{seq:08d}".encode())]
     if body.get("stream") is not True:

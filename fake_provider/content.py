@@ -119,13 +119,12 @@ def chosen_tool(body: Mapping[str, object]) -> str | None:
     return "tool"
 
 
-def plan_answer(body: Mapping[str, object], *, chunks: int, text: str | None, call_id: str) -> Answer:
-    """Decide the whole answer to a chat completion request."""
+def plan_answer(body: Mapping[str, object], *, tokens: tuple[str, ...], call_id: str) -> Answer:
+    """Decide the whole answer to a chat completion request; ``tokens`` come from :func:`content_tokens`."""
     prompt = prompt_tokens(body)
     tool = chosen_tool(body)
     if tool is not None:
         return Answer((), ToolCall(call_id, tool), "tool_calls", prompt)
-    tokens = content_tokens(chunks, text)
     limit = token_limit(body)
     if limit is not None and limit < len(tokens):
         return Answer(tokens[:limit], None, "length", prompt)
