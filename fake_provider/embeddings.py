@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fake_provider.asgi_io import JSON_TYPE, Receive, Send
 from fake_provider.bodies import DEFAULT_DIMENSIONS, embeddings_json
-from fake_provider.chat import json_delay
 from fake_provider.content import embedding_input_tokens
 from fake_provider.knobs import Knobs
+from fake_provider.pacing import send_json
 
 MAX_DIMENSIONS = 8192
 
@@ -35,5 +35,5 @@ async def embeddings(receive: Receive, send: Send, body: dict[str, object], knob
         return "`encoding_format` must be 'float' or 'base64'"
     encoded = embeddings_json(input_texts(value), model=str(body["model"]), dimensions=dimensions,
                               as_base64=encoding == "base64", prompt_tokens=tokens, usage=knobs.usage)
-    await json_delay(receive, send, knobs, 200, [JSON_TYPE], encoded)
+    await send_json(receive, send, knobs, 200, [JSON_TYPE], encoded)
     return None

@@ -45,11 +45,12 @@ class Framer:
 
 
 class Events:
-    """The three parts of a planned stream, as ready-to-send bytes."""
+    """The three parts of a planned stream, as ready-to-send event bytes: opening events, paced steps,
+    closing events (the last one ends the body)."""
 
     __slots__ = ("opening", "steps", "closing")
 
-    def __init__(self, opening: bytes, steps: tuple[bytes, ...], closing: tuple[bytes, ...]) -> None:
+    def __init__(self, opening: tuple[bytes, ...], steps: tuple[bytes, ...], closing: tuple[bytes, ...]) -> None:
         self.opening = opening
         self.steps = steps
         self.closing = closing
@@ -71,4 +72,4 @@ def stream_events(answer: Answer, framer: Framer, *, include_usage: bool) -> Eve
     if include_usage:
         closing.append(framer.usage(answer))
     closing.append(DONE)
-    return Events(opening, steps, tuple(closing))
+    return Events((opening,), steps, tuple(closing))

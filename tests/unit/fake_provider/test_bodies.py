@@ -54,7 +54,7 @@ def stream_of(body: dict[str, object], *, include_usage: bool, chunks: int = 8, 
     framer = Framer(id="chatcmpl-1", created=7, model="m", include_usage=include_usage)
     events = stream_events(answer, framer, include_usage=include_usage)
     assert events.closing[-1] == DONE
-    return events.opening + b"".join(events.steps) + b"".join(events.closing)
+    return b"".join(events.opening) + b"".join(events.steps) + b"".join(events.closing)
 
 
 def test_prompt_token_rule() -> None:
