@@ -3,14 +3,15 @@
 Routes (each ``/v1/...`` route is also served under ``/k/<knobs>/v1/...``):
 
 - ``POST /v1/chat/completions`` (:mod:`fake_provider.chat`), ``POST /v1/embeddings``
-  (:mod:`fake_provider.embeddings`), ``GET /v1/models``, ``GET /v1/models/{id}``;
+  (:mod:`fake_provider.embeddings`), ``POST /v1/messages`` (Anthropic, :mod:`fake_provider.messages`),
+  ``GET /v1/models``, ``GET /v1/models/{id}``;
 - ``GET /healthz`` -> ``ok``; ``GET /_stats``, ``GET /_requests?last=N``, ``POST /_reset``
   (:mod:`fake_provider.stats`).
 
 Order of checks on a POST: path knobs, JSON body, body knobs (any invalid knob -> 400), ``require_key``
 (-> 401), ``hang=headers`` (wait until the client leaves), ``status``/``retry_after`` (-> error), then the
 endpoint itself. ``GET /v1/models`` only checks ``require_key``. Unknown paths get 404, known paths with
-another method 405, both in OpenAI's error shape.
+another method 405, in OpenAI's error shape (Anthropic's on ``/v1/messages``).
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ from fake_provider.chat import chat_completion
 from fake_provider.content import content_tokens
 from fake_provider.embeddings import embeddings
 from fake_provider.knobs import KnobError, Knobs
+from fake_provider.messages import create_message
+from fake_provider.messages import error_body as anthropic_error_body
+from fake_provider.messages import invalid as invalid_message
 from fake_provider.settings import Settings
 from fake_provider.stats import RecordedRequest, Stats, header_dict
 
-POST_ROUTES = ("/v1/chat/completions", "/v1/embeddings")
+POST_ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/messages")
+ANTHROPIC_PATH = "/v1/messages"
 MAX_CACHED_PREFIXES = 256
 MAX_MODELS = 1000
 
@@ -117,9 +122,12 @@ class FakeProvider:
         else:
             await respond(send, 404, error_body(404, f"unknown control path {method} {path}"), [JSON_TYPE])
 
-    async def _error(self, send: Send, status: int, message: str, headers: Headers | None = None) -> None:
+    async def _error(self, send: Send, status: int, message: str, headers: Headers | None = None,
+                     *, path: str = "") -> None:
+        """An error in OpenAI's shape, or Anthropic's on ``/v1/messages``."""
         self.stats.errors += 1
-        await respond(send, status, error_body(status, message), [JSON_TYPE, *(headers or [])])
+        body = anthropic_error_body(status, message) if path == ANTHROPIC_PATH else error_body(status, message)
+        await respond(send, status, body, [JSON_TYPE, *(headers or [])])
 
     def _path_knobs(self, spec: str) -> Knobs:
         cached = self._prefix_knobs.get(spec)
@@ -166,11 +174,11 @@ class FakeProvider:
             if method == "POST" and path in POST_ROUTES:
                 knobs = knob_rules.from_body(knobs, body)
         except KnobError as exc:
-            await self._error(send, 400, str(exc))
+            await self._error(send, 400, str(exc), path=path)
             return
         if knobs.require_key is not None and not _authorized(headers, knobs.require_key):
             await self._error(send, 401, "Incorrect API key provided: the fake provider requires its key "
-                              "as `Authorization: Bearer <key>`.")
+                              "as `Authorization: Bearer <key>` or `x-api-key: <key>`.", path=path)
             return
 
         if path in POST_ROUTES:
@@ -187,7 +195,7 @@ class FakeProvider:
                 await respond(send, 200, orjson.dumps(model_object(path[len("/v1/models/"):])), [JSON_TYPE])
         else:
             await self._error(send, 404, f"Unknown request URL: {method} {raw_path}. The fake provider serves "
-                              "/v1/chat/completions, /v1/embeddings and /v1/models.")
+                              "/v1/chat/completions, /v1/embeddings, /v1/messages and /v1/models.")
 
     async def _post(self, path: str, receive: Receive, send: Send, body: object, knobs: Knobs) -> None:
         if knobs.hang == "headers":
@@ -202,26 +210,30 @@ class FakeProvider:
             extra: Headers = []
             if knobs.retry_after is not None:
                 extra.append((b"retry-after", retry_after_value(knobs.retry_after)))
-            await self._error(send, status, f"fake provider error: status knob {status}", extra)
+            await self._error(send, status, f"fake provider error: status knob {status}", extra, path=path)
             return
         if not isinstance(body, dict):
-            await self._error(send, 400, "the request body must be a JSON object")
+            await self._error(send, 400, "the request body must be a JSON object", path=path)
             return
         model = body.get("model")
         if not isinstance(model, str) or not model:
-            await self._error(send, 400, "you must provide a model parameter (a string)")
+            await self._error(send, 400, "you must provide a model parameter (a string)", path=path)
             return
         self._remember_model(model)
         seq = next(self._seq)
         if path == "/v1/embeddings":
             problem = await embeddings(receive, send, body, knobs)
+        elif path == ANTHROPIC_PATH:
+            problem = invalid_message(body)
+            if problem is None:
+                await create_message(receive, send, body, knobs, self.stats, seq, self._tokens(knobs))
         elif not isinstance(body.get("messages"), list):
             problem = "`messages` is required and must be a list of messages"
         else:
             problem = None
             await chat_completion(receive, send, body, knobs, self.stats, seq, self._tokens(knobs))
         if problem is not None:
-            await self._error(send, 400, problem)
+            await self._error(send, 400, problem, path=path)
 
 
 def _authorized(headers: dict[str, str], key: str) -> bool:

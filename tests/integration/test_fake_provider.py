@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import openai
+import orjson
 import pytest
 
 from tests.support.procs import Server, granian
@@ -261,3 +262,32 @@ def test_environment_defaults_then_path_then_body(tmp_path: Path) -> None:
             "tok0 tok1")
         by_body = by_path.chat.completions.create(model="m", messages=MESSAGES, extra_body={"fake": {"chunks": 1}})
         assert by_body.choices[0].message.content == "tok0"
+
+
+def anthropic_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
+    """Parse as the Anthropic SDK does: events without an `event:` line would be dropped, so require one."""
+    events = []
+    for block in response.text.removesuffix("\n\n").split("\n\n"):
+        event_line, data_line = block.split("\n")
+        assert event_line.startswith("event: ") and data_line.startswith("data: ")
+        events.append((event_line[len("event: "):], orjson.loads(data_line[len("data: "):])))
+    return events
+
+
+def test_anthropic_messages(server: Server) -> None:
+    request = {"model": "claude-x", "max_tokens": 64, "system": "be brief",
+               "messages": [{"role": "user", "content": "hello world!"}]}
+    headers = {"x-api-key": "sk-up", "anthropic-version": "2023-06-01"}
+    body = httpx.post(server.url + "/k/require_key=sk-up,chunks=2/v1/messages", json=request, headers=headers).json()
+    assert body["content"] == [{"type": "text", "text": "tok0 tok1"}]
+    assert body["usage"]["input_tokens"] == 5  # 8 + 12 characters
+    streamed = httpx.post(server.url + "/k/chunks=2/v1/messages", json={**request, "stream": True})
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    events = anthropic_events(streamed)
+    assert events[0][0] == "message_start" and events[-1][0] == "message_stop"
+    assert "".join(d["delta"]["text"] for k, d in events if k == "content_block_delta") == "tok0 tok1"
+    error = httpx.post(server.url + "/k/status=529/v1/messages", json=request)
+    assert error.status_code == 529
+    assert error.json()["error"]["type"] == "overloaded_error"
+    denied = httpx.post(server.url + "/k/require_key=sk-up/v1/messages", json=request)
+    assert (denied.status_code, denied.json()["type"]) == (401, "error")
