@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 import orjson
 from blacksheep import Application, Content, Request, Response
 
-from proxy.errors import error_response
 from proxy.pipeline import ChatPipeline, new_request_id
+from proxy.responses import error_response
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import Network
 from proxy.snapshot.source import FileSnapshotSource, SnapshotSource

@@ -1,4 +1,4 @@
-"""The proxy's error tree, and the one place errors become responses.
+"""The proxy's error tree (pure). `proxy.responses` is the one place errors become responses.
 
     GatewayError (500 internal_error)
     ├── BadRequest (400)              invalid JSON, field rules, content type
@@ -16,10 +16,6 @@ Every error carries a message that names what was wrong and how to fix it.
 from __future__ import annotations
 
 from typing import ClassVar
-
-from blacksheep import Content, Response
-
-from wire.errors import openai_error_body
 
 
 class GatewayError(Exception):
@@ -60,18 +56,3 @@ class MarketUnavailable(GatewayError):
 
 class UpstreamError(GatewayError):
     status = 502
-
-
-_JSON = b"application/json"
-
-
-def error_response(status: int, message: str, request_id: bytes) -> Response:
-    """The documented error body `{"error": {"message", "type", "code"}}` with x-request-id."""
-    headers = [(b"x-request-id", request_id)]
-    if status >= 500:
-        headers.append((b"x-should-retry", b"true"))
-    return Response(status, headers, Content(_JSON, openai_error_body(status, message)))
-
-
-def gateway_error_response(exc: GatewayError, request_id: bytes) -> Response:
-    return error_response(exc.status, exc.message, request_id)

@@ -17,7 +17,8 @@ from blacksheep.contents import ASGIContent
 
 from proxy.auth import authenticate, bearer_token, check_access, client_ip
 from proxy.body import read_json_body
-from proxy.errors import GatewayError, MarketUnavailable, NotFound, error_response, gateway_error_response
+from proxy.errors import GatewayError, MarketUnavailable, NotFound
+from proxy.responses import error_response, gateway_error_response
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import ListingEntry, Network
 from proxy.snapshot.store import SnapshotStore

@@ -48,7 +48,7 @@ def client(proxy: Server, market: Market) -> openai.OpenAI:
 
 
 @pytest.fixture
-def fake_stats(fake: Server) -> "FakeStats":
+def fake_stats(fake: Server) -> FakeStats:
     return FakeStats(fake.url)
 
 
