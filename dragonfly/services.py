@@ -82,7 +82,10 @@ def _start_debian_cluster() -> bool:
     for version in sorted(p.name for p in etc.iterdir() if (p / "main").is_dir()):
         done = subprocess.run(
             ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if done.returncode == 0 or "already running" in done.stderr:
             return True
@@ -101,13 +104,13 @@ def _start_private_cluster(port: int) -> None:
     if os.geteuid() == 0:
         shutil.chown(data.parent, "postgres", "postgres")
     if not (data / "PG_VERSION").exists():
-        done = _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                     "--no-sync"])
+        done = _run(
+            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]
+        )
         if done.returncode != 0:
             raise ServiceUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {data.parent} -c fsync=off -c synchronous_commit=off"
-    done = _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"), "-w", "-o", opts,
-                 "start"])
+    done = _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"), "-w", "-o", opts, "start"])
     if done.returncode != 0:
         raise ServiceUnavailable(f"pg_ctl start failed: {done.stderr.strip()[-500:]}; see {data.parent}/log")
 
@@ -142,9 +145,11 @@ def ensure_redis(url: str | None = None) -> str:
         )
     _, port = _host_port(local, 6379)
     done = subprocess.run(
-        [server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no"],
-        capture_output=True, text=True, timeout=30, check=False,
+        [server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     if done.returncode != 0:
         raise ServiceUnavailable(f"redis-server failed to start: {(done.stderr or done.stdout).strip()[-500:]}")

@@ -1,0 +1,143 @@
+"""Composition root: builds every object from settings; starts and stops background tasks.
+
+Background tasks (created here only, cancelled on stop): the PostgreSQL change listener,
+the snapshot publisher loop and the console mail sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+import coredis
+from blacksheep import Application, Content, Request, Response
+
+from control_plane.auth.tokens import derive_jwt_key
+from control_plane.crypto import SecretBox, data_key
+from control_plane.db.notify import listen_for_changes
+from control_plane.db.pool import create_pool
+from control_plane.db.snapshot_rows import fetch_snapshot_rows
+from control_plane.http.boundary import bind, not_found, plain
+from control_plane.http.context import Services, json_response
+from control_plane.http.openapi import openapi_document
+from control_plane.http.routes import api_routes
+from control_plane.mailer import ConsoleMailSender
+from control_plane.schemas.common import Health
+from control_plane.settings import Settings
+from control_plane.snapshot.builder import BuildResult, build_snapshot
+from control_plane.snapshot.publisher import SnapshotPublisher
+from control_plane.snapshot.redis_store import RedisSnapshotStore
+from wire.keys import derive_hash_secret
+
+log = logging.getLogger("control_plane")
+
+
+@dataclass
+class Runtime:
+    """What start-up creates and shutdown releases."""
+
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    services: Services | None = None
+    publisher: SnapshotPublisher | None = None
+
+
+def create_app(settings: Settings) -> Application:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Application(show_error_details=False)
+    runtime = Runtime()
+    box = SecretBox(data_key(settings.secret_key, settings.encryption_key))
+    routes = api_routes()
+    openapi = openapi_document(routes)
+
+    async def on_start(_: Application) -> None:
+        pool = await create_pool(
+            settings.database_url,
+            connect_timeout_s=settings.db_connect_timeout_s,
+            command_timeout_s=settings.db_command_timeout_s,
+        )
+        runtime.stack.push_async_callback(pool.close)
+        redis = await runtime.stack.enter_async_context(
+            coredis.Redis.from_url(
+                settings.redis_url,
+                stream_timeout=settings.redis_timeout_s,
+                connect_timeout=settings.redis_timeout_s,
+            )
+        )
+        mailer = ConsoleMailSender(pool)
+        runtime.services = Services(
+            settings=settings,
+            pool=pool,
+            box=box,
+            hash_secret=derive_hash_secret(settings.secret_key),
+            jwt_key=derive_jwt_key(settings.secret_key),
+            wake_mailer=mailer.wake,
+        )
+        store = RedisSnapshotStore(redis, settings.redis_prefix)
+
+        async def build() -> BuildResult:
+            async with pool.acquire() as conn:
+                rows = await fetch_snapshot_rows(conn)
+            return build_snapshot(rows, lambda blob, seller, key: box.open(blob, seller_id=seller, key_id=key))
+
+        publisher = SnapshotPublisher(
+            build=build,
+            publish=store.publish,
+            debounce_s=settings.snapshot_debounce_ms / 1000,
+            max_delay_s=settings.snapshot_max_delay_ms / 1000,
+            resync_s=settings.snapshot_resync_s,
+        )
+        runtime.publisher = publisher
+        runtime.tasks += [
+            asyncio.create_task(publisher.run(), name="snapshot-publisher"),  # noqa: TID251
+            asyncio.create_task(
+                listen_for_changes(  # noqa: TID251
+                    settings.database_url,
+                    publisher.mark_changed,
+                    connect_timeout_s=settings.db_connect_timeout_s,
+                    command_timeout_s=settings.db_command_timeout_s,
+                ),
+                name="snapshot-listener",
+            ),
+            asyncio.create_task(mailer.run(), name="mail-sender"),  # noqa: TID251
+        ]
+
+    async def on_stop(_: Application) -> None:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await runtime.stack.aclose()
+
+    app.on_start += on_start
+    app.on_stop += on_stop
+
+    def services() -> Services:
+        assert runtime.services is not None, "handlers run only after start-up"
+        return runtime.services
+
+    for route in routes:
+        app.router.add(route.method, route.path, bind(route, services))
+
+    async def healthz(_: Request) -> Response:
+        return json_response(
+            Health(status="ok", snapshot_version=runtime.publisher.version if runtime.publisher else "")
+        )
+
+    async def readyz(_: Request) -> Response:
+        pub = runtime.publisher
+        if pub is None or not pub.version:
+            return json_response(Health(status="starting: no snapshot published yet"), 503)
+        if pub.last_error:
+            return json_response(Health(status=f"degraded: {pub.last_error}", snapshot_version=pub.version), 503)
+        return json_response(Health(status="ok", snapshot_version=pub.version))
+
+    async def openapi_json(_: Request) -> Response:
+        return Response(200, None, Content(b"application/json", openapi))
+
+    app.router.add_get("/healthz", plain(healthz))
+    app.router.add_get("/readyz", plain(readyz))
+    app.router.add_get("/api/openapi.json", plain(openapi_json))
+    app.router.fallback = plain(not_found)
+    return app

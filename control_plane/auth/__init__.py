@@ -1,0 +1,1 @@
+"""Credentials: password hashing, login tokens, and who is calling (principals and scopes)."""

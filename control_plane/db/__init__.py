@@ -1,0 +1,1 @@
+"""PostgreSQL edge: the only package that runs SQL. Returns plain values and Structs; no business rules."""

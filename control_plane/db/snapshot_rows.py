@@ -1,0 +1,90 @@
+"""Read everything the snapshot needs in one REPEATABLE READ transaction (one consistent view)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from control_plane.snapshot.rows import AccountRow, KeyRow, ListingRow, ModelRow, PlanRow, SnapshotRows
+
+_PLANS = "SELECT name, rpm_limit, tpm_limit FROM plans"
+_MODELS = "SELECT id, owned_by, input_price, output_price, context_length, capabilities FROM models WHERE active"
+_ACCOUNTS = """
+SELECT id::text, plan, status, trading_terms_accepted_at IS NOT NULL, rpm_limit, tpm_limit FROM accounts
+"""
+_KEYS = """
+SELECT k.id::text, k.key_hash, k.account_id::text, k.status,
+       extract(epoch FROM k.expires_at)::bigint, k.key_group,
+       coalesce(k.routing_profile_id, d.id)::text, k.monthly_budget_micro_usd,
+       k.ip_whitelist::text[], k.ip_blacklist::text[], k.model_allowlist
+FROM api_keys k LEFT JOIN routing_profiles d ON d.account_id = k.account_id AND d.is_default
+WHERE k.status <> 'revoked'
+"""
+_LISTINGS = """
+SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
+       k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit
+FROM listings l
+JOIN pool_keys k ON k.id = l.pool_key_id
+JOIN providers p ON p.slug = k.provider
+JOIN accounts a ON a.id = l.account_id
+"""
+
+
+async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        plans = [PlanRow(name=r[0], rpm_limit=r[1], tpm_limit=r[2]) for r in await conn.fetch(_PLANS)]
+        models = [
+            ModelRow(
+                id=r[0],
+                owned_by=r[1],
+                input_price=r[2],
+                output_price=r[3],
+                context_length=r[4],
+                capabilities=tuple(r[5]),
+            )
+            for r in await conn.fetch(_MODELS)
+        ]
+        accounts = [
+            AccountRow(id=r[0], plan=r[1], status=r[2], trading_terms_accepted=r[3], rpm_limit=r[4], tpm_limit=r[5])
+            for r in await conn.fetch(_ACCOUNTS)
+        ]
+        keys = [
+            KeyRow(
+                id=r[0],
+                hash=r[1],
+                account_id=r[2],
+                status=r[3],
+                expires_at=r[4],
+                key_group=r[5],
+                routing_profile_id=r[6],
+                monthly_budget_micro_usd=r[7],
+                ip_whitelist=tuple(r[8]),
+                ip_blacklist=tuple(r[9]),
+                model_allowlist=tuple(r[10]),
+            )
+            for r in await conn.fetch(_KEYS)
+        ]
+        listings = [
+            ListingRow(
+                id=r[0],
+                seller_account_id=r[1],
+                pool_key_id=r[2],
+                provider=r[3],
+                trusted=r[4],
+                model=r[5],
+                upstream_model=r[6],
+                base_url=r[7],
+                api_format=r[8],
+                key_ciphertext=bytes(r[9]),
+                ask_input=r[10],
+                ask_output=r[11],
+                ask_cached_input=r[12],
+                status=r[13],
+                pool_key_status=r[14],
+                seller_status=r[15],
+                rpm_limit=r[16],
+                concurrency_limit=r[17],
+            )
+            for r in await conn.fetch(_LISTINGS)
+        ]
+    return SnapshotRows(plans=plans, models=models, accounts=accounts, keys=keys, listings=listings)

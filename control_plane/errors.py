@@ -1,0 +1,67 @@
+"""The control plane's one error tree, and the one place it becomes a response.
+
+    ControlPlaneError (500 internal_error)
+    ├── BadRequest (400)            a body, field or query value is wrong; names the field
+    ├── Unauthorized (401)          no or bad credentials
+    ├── Forbidden (403)             credentials fine, not allowed (scope, unverified, suspended)
+    ├── NotFound (404)              no such object *for this caller* (other owners' objects too)
+    ├── Conflict (409)              a uniqueness or state conflict (email taken, key in use)
+    ├── PayloadTooLarge (413)
+    └── UnsupportedMediaType (415)
+
+Bodies follow `wire.errors.openai_error_body`: {"error": {"message", "type", "code"}}.
+Messages say what was wrong and how to fix it; they never echo secrets.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from blacksheep import Content, Response
+
+from wire.errors import openai_error_body
+
+
+class ControlPlaneError(Exception):
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ControlPlaneError):
+    status = 400
+
+
+class Unauthorized(ControlPlaneError):
+    status = 401
+
+
+class Forbidden(ControlPlaneError):
+    status = 403
+
+
+class NotFound(ControlPlaneError):
+    status = 404
+
+
+class Conflict(ControlPlaneError):
+    status = 409
+
+
+class PayloadTooLarge(ControlPlaneError):
+    status = 413
+
+
+class UnsupportedMediaType(ControlPlaneError):
+    status = 415
+
+
+def error_response(status: int, message: str) -> Response:
+    """The documented error body for `status` with a helpful `message`."""
+    return Response(status, None, Content(b"application/json", openai_error_body(status, message)))
+
+
+def to_response(exc: ControlPlaneError) -> Response:
+    return error_response(exc.status, exc.message)

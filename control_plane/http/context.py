@@ -1,0 +1,97 @@
+"""What handlers receive: long-lived services (built in app start-up) and the current call."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+import msgspec
+from blacksheep import Content, Request, Response
+
+from control_plane.auth.principal import Principal
+from control_plane.crypto import SecretBox
+from control_plane.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from control_plane.settings import Settings
+
+T = TypeVar("T")
+MAX_BODY_BYTES = 64 * 1024
+_encoder = msgspec.json.Encoder()
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pool: asyncpg.Pool
+    box: SecretBox
+    hash_secret: bytes
+    jwt_key: bytes
+    wake_mailer: Callable[[], None]
+    clock: Callable[[], float] = time.time
+
+
+@dataclass
+class Call:
+    services: Services
+    request: Request
+    request_id: str
+    principal: Principal | None = None
+    route_values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def account_id(self) -> str:
+        assert self.principal is not None, "route declared no caller"
+        return self.principal.account_id
+
+    def path_id(self, name: str = "id") -> str:
+        """A UUID path parameter; anything else cannot name an object, so it is a 404 later."""
+        raw = self.route_values.get(name, "")
+        try:
+            return str(uuid.UUID(raw))
+        except ValueError:
+            return "00000000-0000-0000-0000-000000000000"
+
+    async def body(self, kind: type[T]) -> T:
+        """The JSON body decoded as `kind`; 400/413/415 with the field at fault."""
+        raw = await self.request.read() or b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+        if not raw.strip():
+            raw = b"{}"
+        else:
+            ctype = (self.request.content_type() or b"").split(b";")[0].strip().lower()
+            if ctype and ctype != b"application/json":
+                raise UnsupportedMediaType(
+                    f"Content-Type {ctype.decode(errors='replace')!r} is not supported; send application/json"
+                )
+        decoder = _decoders.get(kind)
+        if decoder is None:
+            decoder = _decoders[kind] = msgspec.json.Decoder(kind)
+        try:
+            return decoder.decode(raw)  # type: ignore[no-any-return]
+        except msgspec.ValidationError as exc:
+            raise BadRequest(_explain(str(exc))) from None
+        except msgspec.DecodeError:
+            raise BadRequest("request body is not valid JSON; send a JSON object") from None
+
+
+def _explain(message: str) -> str:
+    """msgspec's message with the JSON path turned into a field name."""
+    if message.startswith("Object contains unknown field"):
+        name = message.split("`")[1] if "`" in message else "?"
+        return f"{name}: unknown field; remove it (fields are listed in /api/openapi.json)"
+    if " - at `$." in message:
+        text, path = message.rsplit(" - at `$.", 1)
+        return f"{path.rstrip('`')}: {text}"
+    if message.startswith("Object missing required field"):
+        name = message.split("`")[1] if "`" in message else "?"
+        return f"{name}: required field is missing"
+    return f"request body: {message}"
+
+
+def json_response(value: object, status: int = 200) -> Response:
+    return Response(status, None, Content(b"application/json", _encoder.encode(value)))

@@ -1,0 +1,123 @@
+"""/v1/market/listings: a seller's offers (pool key + model + asks in USD per Mtok)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+import msgspec
+from blacksheep import Response
+
+from control_plane.db import catalog as db_catalog
+from control_plane.db import listings as db
+from control_plane.db import pool_keys as db_pool
+from control_plane.errors import BadRequest, Conflict, NotFound
+from control_plane.http.context import Call, json_response
+from control_plane.http.views import listing_view
+from control_plane.schemas.common import Deleted, ListOf
+from control_plane.schemas.seller import ListingCreate, ListingPatch
+from control_plane.validation import check_name, check_uuid, price_micros
+
+_NOT_FOUND = "no listing with this id on your account; list yours with GET /v1/market/listings"
+
+
+def multiplier_bps(value: str, field: str = "price_multiplier") -> int:
+    """ "1.25" -> 12500 basis points; 0.0001 .. 100."""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError):
+        raise BadRequest(f'{field}: {value[:20]!r} is not a decimal such as "1.00"') from None
+    bps = number * 10_000
+    if not number.is_finite() or "e" in value.lower() or bps != bps.to_integral_value():
+        raise BadRequest(f'{field}: {value[:20]!r} must be a plain decimal with at most 4 decimals, such as "1.25"')
+    if not 1 <= bps <= 1_000_000:
+        raise BadRequest(f"{field}: must be between 0.0001 and 100")
+    return int(bps)
+
+
+def _positive(value: int | None, field: str) -> int | None:
+    if value is not None and value <= 0:
+        raise BadRequest(f"{field}: must be a positive integer, or null for no limit")
+    return value
+
+
+def _values(body: ListingCreate | ListingPatch) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in body.__struct_fields__:
+        value = getattr(body, name)
+        if value is msgspec.UNSET or name in ("pool_key_id", "model"):
+            continue
+        if name in ("ask_input", "ask_output"):
+            out[name] = price_micros(value, name)
+        elif name in ("ask_cached_input", "payout_floor"):
+            out[name] = None if value is None else price_micros(value, name)
+        elif name == "price_multiplier":
+            out["price_multiplier_bps"] = multiplier_bps(value)
+        elif name in ("rpm_limit", "concurrency_limit"):
+            out[name] = _positive(value, name)
+        elif name == "upstream_model":
+            if value is not None:
+                out[name] = check_name(value, "upstream_model", required=True, max_len=200)
+        else:
+            out[name] = value
+    return out
+
+
+async def create_listing(call: Call) -> Response:
+    body = await call.body(ListingCreate)
+    pool_key_id = check_uuid(body.pool_key_id, "pool_key_id")
+    values = _values(body)
+    async with call.services.pool.acquire() as conn, conn.transaction():
+        if await db_pool.get_pool_key(conn, call.account_id, pool_key_id) is None:
+            raise BadRequest("pool_key_id: no pool key with this id on your account; add one with POST /v1/pool/keys")
+        if body.model not in await db_catalog.active_model_ids(conn):
+            raise BadRequest(f"model: unknown model {body.model[:80]!r}; see GET /v1/models for model ids")
+        values.setdefault("upstream_model", body.model.split("/", 1)[-1])
+        try:
+            row = await db.insert_listing(
+                conn,
+                {
+                    "id": str(uuid.uuid4()),
+                    "account_id": call.account_id,
+                    "pool_key_id": pool_key_id,
+                    "model": body.model,
+                    **values,
+                },
+            )
+        except db.DuplicateListing:
+            raise Conflict(
+                "this pool key already has a listing for this model; change it with PATCH /v1/market/listings/:id"
+            ) from None
+    return json_response(listing_view(row), 201)
+
+
+async def list_listings(call: Call) -> Response:
+    async with call.services.pool.acquire() as conn:
+        rows = await db.list_listings(conn, call.account_id)
+    return json_response(ListOf(data=[listing_view(r) for r in rows]))
+
+
+async def get_listing(call: Call) -> Response:
+    async with call.services.pool.acquire() as conn:
+        row = await db.get_listing(conn, call.account_id, call.path_id())
+    if row is None:
+        raise NotFound(_NOT_FOUND)
+    return json_response(listing_view(row))
+
+
+async def patch_listing(call: Call) -> Response:
+    body = await call.body(ListingPatch)
+    values = _values(body)
+    async with call.services.pool.acquire() as conn, conn.transaction():
+        if not await db.update_listing(conn, call.account_id, call.path_id(), values):
+            raise NotFound(_NOT_FOUND)
+        row = await db.get_listing(conn, call.account_id, call.path_id())
+    assert row is not None
+    return json_response(listing_view(row))
+
+
+async def delete_listing(call: Call) -> Response:
+    async with call.services.pool.acquire() as conn:
+        if not await db.delete_listing(conn, call.account_id, call.path_id()):
+            raise NotFound(_NOT_FOUND)
+    return json_response(Deleted(id=call.path_id()))

@@ -1,0 +1,143 @@
+"""Database rows -> response bodies. The only place that decides what a response shows:
+hashes, ciphertext and raw keys have no field here."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from control_plane.schemas.accounts import AccountView
+from control_plane.schemas.keys import KeyView, MgmtKeyView
+from control_plane.schemas.profiles import ProfileView
+from control_plane.schemas.seller import ListingView, PoolKeyView, ProviderView
+from wire.money import micros_to_usd
+
+
+def _usd(micros: int | None) -> str | None:
+    return None if micros is None else micros_to_usd(int(micros))
+
+
+def multiplier_text(bps: int) -> str:
+    whole, frac = divmod(int(bps), 10_000)
+    digits = f"{frac:04d}".rstrip("0")
+    return f"{whole}.{digits}" if digits else f"{whole}"
+
+
+def account_view(row: asyncpg.Record) -> AccountView:
+    balance = int(row["balance"])
+    return AccountView(
+        id=row["id"],
+        email=row["email"],
+        email_verified=row["email_verified_at"] is not None,
+        plan=row["plan"],
+        status=row["status"],
+        rpm_limit=row["rpm_limit"],
+        tpm_limit=row["tpm_limit"],
+        trading_terms_accepted=row["trading_terms_accepted_at"] is not None,
+        trading_terms_accepted_at=row["trading_terms_accepted_at"],
+        default_routing_profile_id=row["default_profile_id"],
+        balance_micro_usd=balance,
+        balance_usd=micros_to_usd(balance),
+        created_at=row["created_at"],
+    )
+
+
+def key_fields(row: asyncpg.Record) -> dict[str, object]:
+    budget = row["monthly_budget_micro_usd"]
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "key_hint": row["key_hint"],
+        "key_group": row["key_group"],
+        "status": row["status"],
+        "monthly_budget_cents": None if budget is None else int(budget) // 10_000,
+        "routing_profile_id": row["routing_profile_id"],
+        "ip_whitelist": list(row["ip_whitelist"]),
+        "ip_blacklist": list(row["ip_blacklist"]),
+        "model_allowlist": list(row["model_allowlist"]),
+        "expires_at": row["expires_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def key_view(row: asyncpg.Record) -> KeyView:
+    return KeyView(**key_fields(row))  # type: ignore[arg-type]
+
+
+def mgmt_key_view(row: asyncpg.Record) -> MgmtKeyView:
+    return MgmtKeyView(
+        id=row["id"],
+        name=row["name"],
+        mgmt_scope=row["mgmt_scope"],
+        key_hint=row["key_hint"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+    )
+
+
+def profile_view(row: asyncpg.Record) -> ProfileView:
+    return ProfileView(
+        id=row["id"],
+        name=row["name"],
+        strategy=row["strategy"],
+        is_default=row["is_default"],
+        provider_only=list(row["provider_only"]),
+        provider_ignore=list(row["provider_ignore"]),
+        provider_order=list(row["provider_order"]),
+        max_price_input=_usd(row["max_price_input"]),
+        max_price_output=_usd(row["max_price_output"]),
+        max_ttft_ms=row["max_ttft_ms"],
+        min_throughput_tps=row["min_throughput_tps"],
+        hard_max_ttft_ms=row["hard_max_ttft_ms"],
+        hard_min_throughput_tps=row["hard_min_throughput_tps"],
+        privacy_mode=row["privacy_mode"],
+        fallback_enabled=row["fallback_enabled"],
+        max_attempts=row["max_attempts"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def provider_view(row: asyncpg.Record) -> ProviderView:
+    return ProviderView(
+        slug=row["slug"],
+        name=row["name"],
+        api_format=row["api_format"],
+        default_base_url=row["default_base_url"],
+        trusted=row["trusted"],
+    )
+
+
+def pool_key_view(row: asyncpg.Record) -> PoolKeyView:
+    return PoolKeyView(
+        id=row["id"],
+        provider=row["provider"],
+        name=row["name"],
+        base_url=row["base_url"],
+        api_format=row["api_format"],
+        key_hint=row["key_hint"],
+        status=row["status"],
+        listing_count=int(row["listing_count"]),
+        created_at=row["created_at"],
+    )
+
+
+def listing_view(row: asyncpg.Record) -> ListingView:
+    return ListingView(
+        id=row["id"],
+        pool_key_id=row["pool_key_id"],
+        provider=row["provider"],
+        model=row["model"],
+        upstream_model=row["upstream_model"],
+        ask_input=micros_to_usd(int(row["ask_input"])),
+        ask_output=micros_to_usd(int(row["ask_output"])),
+        ask_cached_input=_usd(row["ask_cached_input"]),
+        payout_floor=_usd(row["payout_floor"]),
+        price_multiplier=multiplier_text(row["price_multiplier_bps"]),
+        auto_follow=row["auto_follow"],
+        rpm_limit=row["rpm_limit"],
+        concurrency_limit=row["concurrency_limit"],
+        status=row["status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

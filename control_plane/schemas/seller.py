@@ -1,0 +1,87 @@
+"""Seller bodies: providers, pool keys (`/v1/pool/*`) and listings (`/v1/market/listings`).
+Asks are decimal USD per million tokens ("0.40"); the API never returns an upstream key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+ApiFormat = Literal["openai", "anthropic"]
+ListingStatus = Literal["active", "paused"]
+
+
+class ProviderView(msgspec.Struct, kw_only=True):
+    slug: str
+    name: str
+    api_format: ApiFormat
+    default_base_url: str
+    trusted: bool
+
+
+class PoolKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    provider: str
+    base_url: str
+    api_key: str
+    api_format: ApiFormat | None = None
+    name: str = ""
+
+
+class PoolKeyView(msgspec.Struct, kw_only=True):
+    id: str
+    provider: str
+    name: str
+    base_url: str
+    api_format: ApiFormat
+    key_hint: str
+    status: Literal["active", "disabled"]
+    listing_count: int
+    created_at: datetime
+
+
+class ListingCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pool_key_id: str
+    model: str
+    upstream_model: str | None = None
+    ask_input: str
+    ask_output: str
+    ask_cached_input: str | None = None
+    payout_floor: str | None = None
+    price_multiplier: str = "1"
+    auto_follow: bool = False
+    rpm_limit: int | None = None
+    concurrency_limit: int | None = None
+    status: ListingStatus = "active"
+
+
+class ListingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    upstream_model: str | msgspec.UnsetType = msgspec.UNSET
+    ask_input: str | msgspec.UnsetType = msgspec.UNSET
+    ask_output: str | msgspec.UnsetType = msgspec.UNSET
+    ask_cached_input: str | None | msgspec.UnsetType = msgspec.UNSET
+    payout_floor: str | None | msgspec.UnsetType = msgspec.UNSET
+    price_multiplier: str | msgspec.UnsetType = msgspec.UNSET
+    auto_follow: bool | msgspec.UnsetType = msgspec.UNSET
+    rpm_limit: int | None | msgspec.UnsetType = msgspec.UNSET
+    concurrency_limit: int | None | msgspec.UnsetType = msgspec.UNSET
+    status: ListingStatus | msgspec.UnsetType = msgspec.UNSET
+
+
+class ListingView(msgspec.Struct, kw_only=True):
+    id: str
+    pool_key_id: str
+    provider: str
+    model: str
+    upstream_model: str
+    ask_input: str
+    ask_output: str
+    ask_cached_input: str | None
+    payout_floor: str | None
+    price_multiplier: str
+    auto_follow: bool
+    rpm_limit: int | None
+    concurrency_limit: int | None
+    status: ListingStatus
+    created_at: datetime
+    updated_at: datetime

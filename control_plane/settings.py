@@ -1,0 +1,121 @@
+"""Control-plane settings, read once from `DF_*` environment variables.
+
+| variable | default | meaning |
+|---|---|---|
+| DF_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/dragonfly | PostgreSQL (truth) |
+| DF_REDIS_URL | redis://127.0.0.1:6379/0 | Redis (snapshots) |
+| DF_REDIS_PREFIX | df: | prefix of every Redis key we write |
+| DF_SECRET_KEY | (required outside dev) | JWT signing, key-hash pepper, data key fallback |
+| DF_ENCRYPTION_KEY | derived from DF_SECRET_KEY | AES-GCM key for seller upstream keys |
+| DF_ADMIN_TOKEN | (unset = admin API off) | bearer token of the operator API |
+| DF_SIGNUP_CREDIT_CENTS | 10 | credit granted on email verification |
+| DF_ALLOW_PRIVATE_UPSTREAMS | 0 | 1 allows loopback/private/link-local base URLs |
+| DF_CONTROL_PORT | 8081 | port `dragonfly control-plane` listens on |
+| DF_JWT_TTL_S | 86400 | login token lifetime |
+| DF_DB_CONNECT_TIMEOUT_S | 5 | PostgreSQL connect timeout |
+| DF_DB_COMMAND_TIMEOUT_S | 10 | PostgreSQL per-statement timeout |
+| DF_REDIS_TIMEOUT_S | 5 | Redis connect and command timeout |
+| DF_SNAPSHOT_DEBOUNCE_MS | 50 | quiet time before a rebuild after a change |
+| DF_SNAPSHOT_MAX_DELAY_MS | 250 | longest a change waits under a steady burst |
+| DF_SNAPSHOT_RESYNC_S | 60 | periodic rebuild (heals lost notices, expiries) |
+| DF_VERIFY_TOKEN_TTL_S | 86400 | email verification token lifetime |
+| DF_PUBLIC_URL | http://127.0.0.1:8081 | base URL used in verification mails |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+
+import msgspec
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/dragonfly"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class SettingsError(ValueError):
+    """A DF_* variable that cannot be used as given."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = DEFAULT_REDIS_URL
+    redis_prefix: str = "df:"
+    secret_key: str
+    encryption_key: str | None = None
+    admin_token: str | None = None
+    signup_credit_cents: int = 10
+    allow_private_upstreams: bool = False
+    control_port: int = 8081
+    jwt_ttl_s: int = 86400
+    db_connect_timeout_s: float = 5.0
+    db_command_timeout_s: float = 10.0
+    redis_timeout_s: float = 5.0
+    snapshot_debounce_ms: int = 50
+    snapshot_max_delay_ms: int = 250
+    snapshot_resync_s: float = 60.0
+    verify_token_ttl_s: int = 86400
+    public_url: str = "http://127.0.0.1:8081"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not an integer; set it to e.g. {default}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds; set it to e.g. {default}") from exc
+    if not value > 0:
+        raise SettingsError(f"{name}={raw!r} must be a positive number of seconds")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r} is not a flag; use 1 or 0")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment. Without DF_SECRET_KEY a random one is used (dev only:
+    tokens and key hashes then change on every restart)."""
+    env = os.environ if env is None else env
+    secret = env.get("DF_SECRET_KEY", "").strip() or secrets.token_urlsafe(32)
+    return Settings(
+        database_url=env.get("DF_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        redis_url=env.get("DF_REDIS_URL", "").strip() or DEFAULT_REDIS_URL,
+        redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
+        secret_key=secret,
+        encryption_key=env.get("DF_ENCRYPTION_KEY", "").strip() or None,
+        admin_token=env.get("DF_ADMIN_TOKEN", "").strip() or None,
+        signup_credit_cents=_int(env, "DF_SIGNUP_CREDIT_CENTS", 10),
+        allow_private_upstreams=_flag(env, "DF_ALLOW_PRIVATE_UPSTREAMS"),
+        control_port=_int(env, "DF_CONTROL_PORT", 8081, minimum=1),
+        jwt_ttl_s=_int(env, "DF_JWT_TTL_S", 86400, minimum=60),
+        db_connect_timeout_s=_float(env, "DF_DB_CONNECT_TIMEOUT_S", 5.0),
+        db_command_timeout_s=_float(env, "DF_DB_COMMAND_TIMEOUT_S", 10.0),
+        redis_timeout_s=_float(env, "DF_REDIS_TIMEOUT_S", 5.0),
+        snapshot_debounce_ms=_int(env, "DF_SNAPSHOT_DEBOUNCE_MS", 50),
+        snapshot_max_delay_ms=_int(env, "DF_SNAPSHOT_MAX_DELAY_MS", 250),
+        snapshot_resync_s=_float(env, "DF_SNAPSHOT_RESYNC_S", 60.0),
+        verify_token_ttl_s=_int(env, "DF_VERIFY_TOKEN_TTL_S", 86400, minimum=60),
+        public_url=(env.get("DF_PUBLIC_URL", "").strip() or "http://127.0.0.1:8081").rstrip("/"),
+    )

@@ -1,0 +1,137 @@
+"""Rows -> `wire.snapshot.Snapshot`. Pure: same rows, same snapshot, same bytes.
+
+Every list is sorted (models, listings, accounts by id; plans by name; keys by hash, the
+order `wire.publish.join` reassembles them in). Listings are routed only when the listing,
+its pool key and its seller are all active and the upstream key decrypts; the rest are
+left out and reported in `BuildResult.skipped` (ids and reasons only, never the key).
+`version` and `created_at` are left empty: the publisher derives them from content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import get_args
+
+import msgspec
+
+from control_plane.snapshot.rows import ListingRow, SnapshotRows
+from wire.snapshot import (
+    Account,
+    AccountStatus,
+    ApiFormat,
+    Key,
+    KeyStatus,
+    Listing,
+    Model,
+    Plan,
+    Snapshot,
+    check_consistent,
+)
+
+OpenKey = Callable[[bytes, str, str], str]  # (ciphertext, seller_id, pool_key_id) -> plaintext
+_KEY_STATUSES: tuple[str, ...] = get_args(KeyStatus)
+_ACCOUNT_STATUSES: tuple[str, ...] = get_args(AccountStatus)
+_API_FORMATS: tuple[str, ...] = get_args(ApiFormat)
+
+
+class BuildResult(msgspec.Struct, frozen=True, kw_only=True):
+    snapshot: Snapshot
+    skipped: tuple[tuple[str, str], ...] = ()  # (listing id, reason)
+
+
+def _listing(row: ListingRow, upstream_key: str) -> Listing:
+    return Listing(
+        id=row.id,
+        seller_account_id=row.seller_account_id,
+        provider=row.provider,
+        model=row.model,
+        upstream_model=row.upstream_model,
+        base_url=row.base_url.rstrip("/"),
+        api_format="anthropic" if row.api_format == "anthropic" else "openai",
+        upstream_key=upstream_key,
+        ask_input=row.ask_input,
+        ask_output=row.ask_output,
+        ask_cached_input=row.ask_cached_input,
+        status="active",
+        trusted=row.trusted,
+        rpm_limit=row.rpm_limit,
+        concurrency_limit=row.concurrency_limit,
+    )
+
+
+def build_snapshot(rows: SnapshotRows, open_key: OpenKey) -> BuildResult:
+    """The snapshot the proxies route from; raises `SnapshotInconsistent` if rows dangle."""
+    skipped: list[tuple[str, str]] = []
+    listings: list[Listing] = []
+    model_ids = {m.id for m in rows.models}
+    for row in sorted(rows.listings, key=lambda r: r.id):
+        reason = ""
+        if row.status != "active":
+            reason = "listing paused"
+        elif row.pool_key_status != "active":
+            reason = "pool key disabled"
+        elif row.seller_status != "active":
+            reason = "seller suspended"
+        elif row.model not in model_ids:
+            reason = "model not in the active catalog"
+        elif row.api_format not in _API_FORMATS:
+            reason = f"unknown api format {row.api_format}"
+        if reason:
+            skipped.append((row.id, reason))
+            continue
+        try:
+            upstream_key = open_key(row.key_ciphertext, row.seller_account_id, row.pool_key_id)
+        except ValueError:
+            skipped.append((row.id, "upstream key does not decrypt"))
+            continue
+        listings.append(_listing(row, upstream_key))
+
+    snap = Snapshot(
+        models=tuple(
+            Model(
+                id=m.id,
+                owned_by=m.owned_by,
+                input_price=m.input_price,
+                output_price=m.output_price,
+                context_length=m.context_length,
+                capabilities=m.capabilities,
+            )
+            for m in sorted(rows.models, key=lambda m: m.id)
+        ),
+        listings=tuple(listings),
+        keys=tuple(
+            Key(
+                id=k.id,
+                hash=k.hash,
+                account_id=k.account_id,
+                status="active" if k.status == "active" else "disabled",
+                expires_at=k.expires_at,
+                key_group=k.key_group,
+                routing_profile_id=k.routing_profile_id,
+                monthly_budget_micro_usd=k.monthly_budget_micro_usd,
+                ip_whitelist=k.ip_whitelist,
+                ip_blacklist=k.ip_blacklist,
+                model_allowlist=k.model_allowlist,
+            )
+            for k in sorted(rows.keys, key=lambda k: k.hash)
+            if k.status in _KEY_STATUSES
+        ),
+        accounts=tuple(
+            Account(
+                id=a.id,
+                plan=a.plan,
+                status="active" if a.status == "active" else "suspended",
+                trading_terms_accepted=a.trading_terms_accepted,
+                rpm_limit=a.rpm_limit,
+                tpm_limit=a.tpm_limit,
+            )
+            for a in sorted(rows.accounts, key=lambda a: a.id)
+            if a.status in _ACCOUNT_STATUSES
+        ),
+        plans=tuple(
+            Plan(name=p.name, rpm_limit=p.rpm_limit, tpm_limit=p.tpm_limit)
+            for p in sorted(rows.plans, key=lambda p: p.name)
+        ),
+    )
+    check_consistent(snap)
+    return BuildResult(snapshot=snap, skipped=tuple(skipped))

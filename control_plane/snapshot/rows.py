@@ -1,0 +1,72 @@
+"""What the builder reads: plain rows as PostgreSQL returns them (one REPEATABLE READ view)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class PlanRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    name: str
+    rpm_limit: int | None
+    tpm_limit: int | None
+
+
+class ModelRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    owned_by: str
+    input_price: int
+    output_price: int
+    context_length: int
+    capabilities: tuple[str, ...]
+
+
+class AccountRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    plan: str
+    status: str
+    trading_terms_accepted: bool
+    rpm_limit: int | None
+    tpm_limit: int | None
+
+
+class KeyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    hash: str
+    account_id: str
+    status: str  # active | disabled (revoked keys are not read)
+    expires_at: int | None  # unix seconds
+    key_group: str
+    routing_profile_id: str | None  # explicit binding, else the account's default
+    monthly_budget_micro_usd: int | None
+    ip_whitelist: tuple[str, ...]
+    ip_blacklist: tuple[str, ...]
+    model_allowlist: tuple[str, ...]
+
+
+class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    seller_account_id: str
+    pool_key_id: str
+    provider: str
+    trusted: bool
+    model: str
+    upstream_model: str
+    base_url: str
+    api_format: str
+    key_ciphertext: bytes
+    ask_input: int
+    ask_output: int
+    ask_cached_input: int | None
+    status: str  # listing status
+    pool_key_status: str
+    seller_status: str
+    rpm_limit: int | None
+    concurrency_limit: int | None
+
+
+class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
+    plans: list[PlanRow]
+    models: list[ModelRow]
+    accounts: list[AccountRow]
+    keys: list[KeyRow]
+    listings: list[ListingRow]
