@@ -191,6 +191,14 @@ def test_client_disconnect_mid_stream_is_counted(server: Server) -> None:
     assert (counters["streams_completed"], counters["in_flight"]) == (0, 0)
 
 
+def test_client_disconnect_from_an_unpaced_stream_is_counted(server: Server) -> None:
+    request = {"model": "m", "messages": MESSAGES, "stream": True}
+    with httpx.stream("POST", server.url + "/k/chunks=100000/v1/chat/completions", json=request) as response:
+        next(response.iter_bytes())
+    wait_for(lambda: stats(server)["streams_disconnected"] == 1)
+    assert stats(server)["streams_completed"] == 0
+
+
 def test_hang_body_then_disconnect(server: Server) -> None:
     stream = client(server, "hang=body").chat.completions.create(model="m", messages=MESSAGES, stream=True)
     iterator = iter(stream)
