@@ -24,7 +24,7 @@ from control_plane.http.context import Services, json_response
 from control_plane.http.openapi import openapi_document
 from control_plane.http.routes import api_routes
 from control_plane.mailer import ConsoleMailSender
-from control_plane.schemas.common import Health
+from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
 from control_plane.snapshot.publisher import SnapshotPublisher

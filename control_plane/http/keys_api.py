@@ -16,7 +16,7 @@ from control_plane.db import profiles as db_profiles
 from control_plane.errors import BadRequest, NotFound
 from control_plane.http.context import Call, json_response
 from control_plane.http.views import key_fields, key_view, mgmt_key_view
-from control_plane.schemas.common import Deleted, ListOf
+from control_plane.schemas.envelopes import Deleted, ListOf
 from control_plane.schemas.keys import KeyCreate, KeyCreated, KeyPatch, MgmtKeyCreate, MgmtKeyCreated
 from control_plane.validation import (
     MAX_ALLOWLIST,

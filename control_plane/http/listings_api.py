@@ -14,7 +14,7 @@ from control_plane.db import pool_keys as db_pool
 from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http.context import Call, json_response
 from control_plane.http.views import listing_view
-from control_plane.schemas.common import Deleted, ListOf
+from control_plane.schemas.envelopes import Deleted, ListOf
 from control_plane.schemas.seller import ListingCreate, ListingPatch
 from control_plane.validation import check_name, check_uuid, price_micros
 

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from control_plane.http.routes import Route
-from control_plane.schemas.common import ErrorBody, Health
+from control_plane.schemas.envelopes import ErrorBody, Health
 from wire.errors import error_type
 
 _REF = "#/components/schemas/{name}"

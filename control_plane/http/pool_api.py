@@ -14,7 +14,7 @@ from control_plane.db import pool_keys as db
 from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http.context import Call, json_response
 from control_plane.http.views import pool_key_view, provider_view
-from control_plane.schemas.common import Deleted, ListOf
+from control_plane.schemas.envelopes import Deleted, ListOf
 from control_plane.schemas.seller import PoolKeyCreate
 from control_plane.validation import check_base_url, check_name
 

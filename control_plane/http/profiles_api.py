@@ -13,7 +13,7 @@ from control_plane.db import profiles as db
 from control_plane.errors import BadRequest, NotFound
 from control_plane.http.context import Call, json_response
 from control_plane.http.views import profile_view
-from control_plane.schemas.common import ListOf
+from control_plane.schemas.envelopes import ListOf
 from control_plane.schemas.profiles import ProfileCreate, ProfilePatch
 from control_plane.validation import check_name, price_micros
 

@@ -14,7 +14,7 @@ from control_plane.schemas import accounts as a
 from control_plane.schemas import keys as k
 from control_plane.schemas import profiles as p
 from control_plane.schemas import seller as s
-from control_plane.schemas.common import Deleted, ListOf
+from control_plane.schemas.envelopes import Deleted, ListOf
 
 Handler = Callable[[Call], Awaitable[Response]]
 
