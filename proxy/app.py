@@ -16,6 +16,7 @@ from proxy.pipeline import ChatPipeline, new_request_id
 from proxy.responses import error_response
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import Network
+from proxy.snapshot.redis_source import RedisSnapshotSource
 from proxy.snapshot.source import FileSnapshotSource, SnapshotSource
 from proxy.snapshot.store import SnapshotStore
 from proxy.upstream.client import UpstreamClient
@@ -32,7 +33,9 @@ def _trusted_networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource:
-    return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s)
+    if settings.snapshot_file:
+        return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s)
+    return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
 
 
 def create_app(settings: ProxySettings) -> Application:

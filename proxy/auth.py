@@ -47,7 +47,8 @@ def authenticate(token: str, index: RoutingIndex, hash_secret: bytes, now: float
     if key.expires_at is not None and now >= key.expires_at:
         when = datetime.fromtimestamp(key.expires_at, UTC).isoformat().replace("+00:00", "Z")
         raise Unauthorized(f"This API key expired at {when}. Create a new key or extend expires_at.")
-    if entry.account.status != "active":
+    account = index.accounts.get(key.account_id)
+    if account is None or account.status != "active":
         raise Forbidden("The account that owns this key is suspended. Contact the operator.")
     return entry
 

@@ -18,10 +18,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True, slots=True)
 class KeyEntry:
-    """A buyer key joined with its account and pre-parsed access rules."""
+    """A buyer key with pre-parsed access rules (its account is looked up per request)."""
 
     key: Key
-    account: Account
     allow: tuple[Network, ...]
     deny: tuple[Network, ...]
     models: frozenset[str]  # empty = every model
@@ -42,6 +41,7 @@ class RoutingIndex:
     version: str
     created_at: int
     keys: dict[str, KeyEntry]
+    accounts: dict[str, Account]
     models: dict[str, Model]
     listings: dict[str, tuple[ListingEntry, ...]]  # model id -> active listings, cheapest first
     models_json: bytes
@@ -113,20 +113,22 @@ def _models_json(models: list[Model], created: int) -> bytes:
     return msgspec.json.encode(_ModelList(data=data))
 
 
-def build_index(snap: Snapshot) -> RoutingIndex:
-    """Check a snapshot and shape it for lookups. Raises SnapshotInconsistent."""
+def key_entry(key: Key) -> KeyEntry:
+    return KeyEntry(key=key, allow=_networks(key.ip_whitelist), deny=_networks(key.ip_blacklist),
+                    models=frozenset(key.model_allowlist))
+
+
+def key_entries(keys: tuple[Key, ...]) -> dict[str, KeyEntry]:
+    return {k.hash: key_entry(k) for k in keys}
+
+
+def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> RoutingIndex:
+    """Check a snapshot and shape it for lookups. Raises SnapshotInconsistent.
+
+    `keys` may be passed pre-built (the Redis source updates only the shards that changed);
+    it must then correspond to `snap.keys`.
+    """
     check_consistent(snap)
-    accounts = {a.id: a for a in snap.accounts}
-    keys = {
-        k.hash: KeyEntry(
-            key=k,
-            account=accounts[k.account_id],
-            allow=_networks(k.ip_whitelist),
-            deny=_networks(k.ip_blacklist),
-            models=frozenset(k.model_allowlist),
-        )
-        for k in snap.keys
-    }
     by_model: dict[str, list[ListingEntry]] = {}
     for listing in snap.listings:
         if listing.status == "active":
@@ -138,7 +140,8 @@ def build_index(snap: Snapshot) -> RoutingIndex:
     return RoutingIndex(
         version=snap.version,
         created_at=snap.created_at,
-        keys=keys,
+        keys=key_entries(snap.keys) if keys is None else keys,
+        accounts={a.id: a for a in snap.accounts},
         models={m.id: m for m in snap.models},
         listings=listings,
         models_json=_models_json(list(snap.models), snap.created_at),
