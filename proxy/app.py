@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from blacksheep import Application, Content, Request, Response
 
+from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
 from proxy.pipeline import ChatPipeline, new_request_id
 from proxy.responses import error_response
 from proxy.settings import ProxySettings
@@ -46,6 +47,7 @@ def create_app(settings: ProxySettings) -> Application:
     upstream = UpstreamClient(settings)
     chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies))
     tasks: list[asyncio.Task[None]] = []
+    forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s, 60.0)
 
     async def models(request: Request) -> Response:
         index = store.current()
@@ -82,7 +84,13 @@ def create_app(settings: ProxySettings) -> Application:
     app.router.add_get("/v1/models", models)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.fallback = not_found
+    async def fallback(request: Request) -> Response:
+        path = request.path
+        if path.startswith(FORWARDED_PREFIXES):
+            return await forwarder.forward(request, new_request_id())
+        return await not_found(request)
+
+    app.router.fallback = fallback
 
     async def on_start(application: Application) -> None:
         await source.load_initial()
@@ -95,6 +103,7 @@ def create_app(settings: ProxySettings) -> Application:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await upstream.close()
+        await forwarder.close()
 
     app.on_start += on_start
     app.on_stop += on_stop
