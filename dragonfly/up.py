@@ -1,8 +1,13 @@
-"""`make up`: start a working local Dragonfly in the foreground; Ctrl-C stops every child.
+"""`make up`: a working local Dragonfly in the foreground; Ctrl-C stops every child.
 
-Honours every `DF_*` variable already set. Writes state under `.dragonfly/`:
-`secret.env` (a generated DF_SECRET_KEY, kept across runs so keys stay valid),
-`demo.env` (`DF_DEMO_KEY=sk-df-…`, the demo buyer key) and `snapshot.json`.
+Order: find or start PostgreSQL and Redis -> migrate -> control plane (:8081) ->
+fake provider (:8090) -> proxy (:8080) -> seed the demo seller, listings and buyer
+through the control plane's API -> wait until the proxy accepts the demo key ->
+print a curl that works.
+
+Honours every `DF_*` variable already set. State under `.dragonfly/` (git-ignored):
+`secret.env` (generated DF_SECRET_KEY and DF_ADMIN_TOKEN, kept across runs so keys
+stay valid) and `demo.env` (`DF_DEMO_KEY=sk-df-…`).
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from dragonfly.demo import demo_snapshot
+import httpx
+
 from dragonfly.procs import Supervisor, granian_cmd
-from wire.codec import encode_snapshot_json
+from dragonfly.seed import seed_demo
+from dragonfly.services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, ensure_postgres, ensure_redis
 
 STATE = Path(".dragonfly")
 FAKE_UPSTREAM_KEY = "sk-fake-demo-seller"
@@ -28,44 +37,63 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def _secret() -> str:
-    if os.environ.get("DF_SECRET_KEY"):
-        return os.environ["DF_SECRET_KEY"]
-    saved = _read_env_file(STATE / "secret.env").get("DF_SECRET_KEY")
-    if saved:
-        return saved
-    secret = secrets.token_urlsafe(32)
+def _secrets() -> dict[str, str]:
+    """DF_SECRET_KEY and DF_ADMIN_TOKEN: from the environment, else saved, else generated and saved."""
     path = STATE / "secret.env"
-    path.write_text(f"DF_SECRET_KEY={secret}\n")
-    path.chmod(0o600)
-    return secret
+    saved = _read_env_file(path)
+    out = {}
+    for name in ("DF_SECRET_KEY", "DF_ADMIN_TOKEN"):
+        out[name] = os.environ.get(name) or saved.get(name) or secrets.token_urlsafe(32)
+    if {k: saved.get(k) for k in out} != out:
+        path.write_text("".join(f"{k}={v}\n" for k, v in out.items()))
+        path.chmod(0o600)
+    return out
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
 
 
 def run_up() -> None:
     STATE.mkdir(exist_ok=True)
     host = os.environ.get("DF_HOST", "127.0.0.1")
-    proxy_port = int(os.environ.get("DF_PROXY_PORT", "8080"))
-    fake_port = int(os.environ.get("DF_FAKE_PROVIDER_PORT", "8090"))
-    workers = int(os.environ.get("DF_PROXY_WORKERS", "1"))
-    secret = _secret()
-    env = {**os.environ, "DF_SECRET_KEY": secret}
-
-    previous = _read_env_file(STATE / "demo.env").get("DF_DEMO_KEY")
-    snap, key = demo_snapshot(secret, f"http://127.0.0.1:{fake_port}/v1", FAKE_UPSTREAM_KEY, previous)
-    snapshot_file = (STATE / "snapshot.json").resolve()
-    snapshot_file.write_bytes(encode_snapshot_json(snap))
-    (STATE / "demo.env").write_text(f"DF_DEMO_KEY={key}\n")
+    proxy_port = _port("DF_PROXY_PORT", 8080)
+    control_port = _port("DF_CONTROL_PORT", 8081)
+    fake_port = _port("DF_FAKE_PROVIDER_PORT", 8090)
+    print("finding PostgreSQL and Redis…", flush=True)
+    database_url = ensure_postgres(os.environ.get("DF_DATABASE_URL") or DEFAULT_POSTGRES_URL)
+    redis_url = ensure_redis(os.environ.get("DF_REDIS_URL") or DEFAULT_REDIS_URL)
+    control_url = f"http://127.0.0.1:{control_port}"
+    env = {
+        **os.environ, **_secrets(),
+        "DF_DATABASE_URL": database_url, "DF_REDIS_URL": redis_url,
+        "DF_CONTROL_PLANE_URL": os.environ.get("DF_CONTROL_PLANE_URL") or control_url,
+        "DF_ALLOW_PRIVATE_UPSTREAMS": os.environ.get("DF_ALLOW_PRIVATE_UPSTREAMS", "1"),
+    }
+    env.pop("DF_SNAPSHOT_FILE", None)
+    print(f"migrating {_redact(database_url)}…", flush=True)
+    if subprocess.call([sys.executable, "-m", "control_plane.migrate"], env=env) != 0:
+        raise SystemExit("migration failed; see above")
 
     sup = Supervisor()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
+        sup.start("control-plane", granian_cmd("control_plane.asgi:app", host, control_port,
+                                               _port("DF_CONTROL_WORKERS", 1)), env)
         sup.start("fake-provider", granian_cmd("fake_provider.asgi:app", "127.0.0.1", fake_port, 1),
                   {**env, "DF_FAKE_API_KEY": FAKE_UPSTREAM_KEY})
+        sup.start("proxy", granian_cmd("proxy.asgi:app", host, proxy_port, _port("DF_PROXY_WORKERS", 1)), env)
+        sup.wait_ready("control-plane", f"{control_url}/healthz")
         sup.wait_ready("fake-provider", f"http://127.0.0.1:{fake_port}/healthz")
-        sup.start("proxy", granian_cmd("proxy.asgi:app", host, proxy_port, workers),
-                  {**env, "DF_SNAPSHOT_FILE": str(snapshot_file)})
-        sup.wait_ready("proxy", f"http://127.0.0.1:{proxy_port}/readyz")
-        _banner(proxy_port, key)
+        sup.wait_ready("proxy", f"http://127.0.0.1:{proxy_port}/healthz")
+        proxy_url = f"http://127.0.0.1:{proxy_port}"
+        previous = _read_env_file(STATE / "demo.env").get("DF_DEMO_KEY")
+        key = seed_demo(control_url, env["DF_ADMIN_TOKEN"], f"http://127.0.0.1:{fake_port}/v1", FAKE_UPSTREAM_KEY,
+                        previous, lambda k: _accepted(proxy_url, k, tries=3))
+        (STATE / "demo.env").write_text(f"DF_DEMO_KEY={key}\n")
+        if not _accepted(proxy_url, key, tries=100):
+            raise SystemExit("the proxy did not accept the demo key within 10 s; see the logs above")
+        _banner(proxy_port, control_port, fake_port)
         name = sup.wait_any_exit()
         print(f"\n{name} exited; stopping everything", file=sys.stderr)
     except KeyboardInterrupt:
@@ -74,13 +102,40 @@ def run_up() -> None:
         sup.stop_all()
 
 
-def _banner(port: int, key: str) -> None:
-    base = f"http://127.0.0.1:{port}"
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _redact(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+
+
+def _accepted(proxy_url: str, key: str, tries: int) -> bool:
+    body = {"model": "deepseek/deepseek-chat", "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
+    for _ in range(tries):
+        try:
+            status = httpx.post(f"{proxy_url}/v1/chat/completions", json=body, timeout=5,
+                                headers={"Authorization": f"Bearer {key}"}).status_code
+        except httpx.HTTPError:
+            status = 0
+        if status == 200:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _banner(proxy_port: int, control_port: int, fake_port: int) -> None:
+    base = f"http://127.0.0.1:{proxy_port}"
     print(f"""
 Dragonfly is up.
-  proxy          {base}   (OpenAI-compatible: {base}/v1)
-  fake provider  http://127.0.0.1:{os.environ.get('DF_FAKE_PROVIDER_PORT', '8090')}  (the demo seller)
-  demo key       written to .dragonfly/demo.env
+  proxy          {base}   (OpenAI SDK base_url: {base}/v1; also serves /api/*, /v1/pool/*, /v1/market/*)
+  control plane  http://127.0.0.1:{control_port}   (OpenAPI: /api/openapi.json)
+  fake provider  http://127.0.0.1:{fake_port}   (the demo seller's upstream)
+  demo buyer key .dragonfly/demo.env      admin token: .dragonfly/secret.env
 
 Try it:
   source .dragonfly/demo.env

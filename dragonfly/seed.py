@@ -1,0 +1,72 @@
+"""Seed the demo market through the control plane's own API (what `make up` does).
+
+Idempotent: re-running finds the demo accounts, pool key and listings it made before,
+and keeps a demo buyer key that still works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from dragonfly.catalog import CHAT_MODELS
+from wire.money import micros_to_usd
+
+SELLER_EMAIL = "demo-seller@dragonfly.local"
+BUYER_EMAIL = "demo-buyer@dragonfly.local"
+DEMO_PASSWORD = "demo-password-not-secret-1"  # local demo accounts only; printed nowhere else
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+def _check(resp: httpx.Response, what: str) -> Any:
+    if resp.status_code >= 400:
+        raise SeedError(f"{what}: HTTP {resp.status_code}: {resp.text[:500]}")
+    return resp.json() if resp.content else None
+
+
+def _account(http: httpx.Client, admin: str, email: str, credit_cents: int) -> str:
+    """Create (or find) a verified account; return a JWT for it."""
+    resp = http.post("/api/admin/accounts", headers={"Authorization": f"Bearer {admin}"},
+                     json={"email": email, "password": DEMO_PASSWORD, "verified": True, "plan": "pro",
+                           "credit_cents": credit_cents, "trading_terms_accepted": True})
+    if resp.status_code != 409:
+        _check(resp, f"create {email}")
+    login = _check(http.post("/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}), "login")
+    return str(login["token"])
+
+
+def _items(payload: Any) -> list[dict[str, Any]]:
+    if isinstance(payload, dict):
+        return list(payload.get("data") or payload.get("items") or [])
+    return list(payload or [])
+
+
+def seed_demo(control_url: str, admin_token: str, fake_base_url: str, fake_key: str,
+              previous_key: str | None, key_works: Any) -> str:
+    """Seed seller, listings and buyer; return a working demo buyer key."""
+    with httpx.Client(base_url=control_url, timeout=30) as http:
+        seller = {"Authorization": f"Bearer {_account(http, admin_token, SELLER_EMAIL, 0)}"}
+        pool_keys = _items(_check(http.get("/v1/pool/keys", headers=seller), "list pool keys"))
+        pool = next((p for p in pool_keys if p.get("name") == "demo-fake-provider"), None)
+        if pool is None:
+            pool = _check(http.post("/v1/pool/keys", headers=seller, json={
+                "provider": "fake", "base_url": fake_base_url, "api_key": fake_key,
+                "api_format": "openai", "name": "demo-fake-provider"}), "create pool key")
+        listed = {item["model"] for item in _items(_check(http.get("/v1/market/listings", headers=seller),
+                                                          "list listings"))}
+        for model in CHAT_MODELS:
+            if model.id in listed:
+                continue
+            _check(http.post("/v1/market/listings", headers=seller, json={
+                "pool_key_id": pool["id"], "model": model.id, "upstream_model": model.id.split("/", 1)[1],
+                "ask_input": micros_to_usd(model.input_price * 8 // 10),
+                "ask_output": micros_to_usd(model.output_price * 8 // 10)}), f"list {model.id}")
+        buyer = {"Authorization": f"Bearer {_account(http, admin_token, BUYER_EMAIL, 1000)}"}
+        if previous_key and key_works(previous_key):
+            return previous_key
+        created = _check(http.post("/api/keys", headers=buyer, json={"name": "demo"}), "create buyer key")
+        return str(created["key"])
