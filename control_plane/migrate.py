@@ -54,7 +54,7 @@ async def ensure_database(url: str, *, timeout_s: float) -> bool:
             return False
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):  # a racing creator won
             return False
         return True
     finally:
