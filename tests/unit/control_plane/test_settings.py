@@ -1,0 +1,23 @@
+"""settings.load_settings: defaults and refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from control_plane.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
+
+
+def test_defaults() -> None:
+    s = load_settings({"DF_SECRET_KEY": "x"})
+    assert (s.database_url, s.redis_url, s.redis_prefix) == (DEFAULT_DATABASE_URL, "redis://127.0.0.1:6379/0", "df:")
+    assert (s.signup_credit_cents, s.allow_private_upstreams, s.control_port, s.admin_token) == (10, False, 8081, None)
+
+
+def test_values_and_refusals() -> None:
+    s = load_settings({"DF_SECRET_KEY": "x", "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_SIGNUP_CREDIT_CENTS": "0",
+                       "DF_REDIS_TIMEOUT_S": "0.5"})
+    assert s.allow_private_upstreams and s.signup_credit_cents == 0 and s.redis_timeout_s == 0.5
+    for env, word in [({"DF_CONTROL_PORT": "x"}, "DF_CONTROL_PORT"), ({"DF_ALLOW_PRIVATE_UPSTREAMS": "maybe"}, "flag"),
+                      ({"DF_DB_CONNECT_TIMEOUT_S": "0"}, "positive"), ({"DF_SIGNUP_CREDIT_CENTS": "-1"}, "at least")]:
+        with pytest.raises(SettingsError, match=word):
+            load_settings(env)
