@@ -90,7 +90,6 @@ def one(n_keys: int, n_listings: int) -> None:
     total = sum(len(body) for _, body in sections.values())
     bodies = {name: body for name, (_, body) in sections.items()}
     catalog_bytes = len(bodies["catalog"])
-    del rows
     gc.collect()
     before = rss_mib()
 
