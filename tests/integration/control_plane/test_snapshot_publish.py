@@ -110,12 +110,14 @@ async def test_a_key_change_rewrites_one_section_and_notifies(
         before = await redisdb.read_manifest(redis, prefix)
         assert before is not None
         async with redis.pubsub(channels=[notify_channel(prefix)]) as sub:
+            started = time.perf_counter()
             made = (await http.post("/api/keys", headers=buyer.auth, json={})).json()
             message = None
             deadline = time.monotonic() + 10
             while message is None or message.get("type") != "message":
                 assert time.monotonic() < deadline, "no notice on the notify channel"
                 message = await sub.get_message(timeout=1)
+            print(f"\nkey created -> snapshot notice: {(time.perf_counter() - started) * 1000:.0f} ms")
         after = await redisdb.read_manifest(redis, prefix)
     assert after is not None and message["data"] in (after.version, after.version.encode())
     changed = {name for name, version in after.sections.items() if before.sections.get(name) != version}
