@@ -138,7 +138,7 @@ Dragonfly is up.
   demo buyer key .dragonfly/demo.env      admin token: .dragonfly/secret.env
 
 Try it:
-  source .dragonfly/demo.env
+  export $(cat .dragonfly/demo.env)
   curl {base}/v1/chat/completions \\
     -H "Authorization: Bearer $DF_DEMO_KEY" -H "Content-Type: application/json" \\
     -d '{{"model": "deepseek/deepseek-chat", "messages": [{{"role": "user", "content": "Hello!"}}]}}'

@@ -43,8 +43,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory, market: Market) -> Iterator[
 
 
 @pytest.fixture
-def client(proxy: Server, market: Market) -> openai.OpenAI:
-    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=market.keys["main"], max_retries=0, timeout=20)
+def client(proxy: Server, market: Market) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=proxy.url + "/v1", api_key=market.keys["main"], max_retries=0, timeout=20) as sdk:
+        yield sdk
 
 
 @pytest.fixture

@@ -111,7 +111,8 @@ def test_models_list_is_public_and_priced(proxy: Server) -> None:
     assert chat["object"] == "model" and chat["owned_by"] == "deepseek"
     assert chat["pricing"]["input"] == "0.50" and chat["pricing"]["output"] == "1.50"
     assert chat["context_length"] == 128_000 and "chat" in chat["capabilities"]
-    models = openai.OpenAI(base_url=proxy.url + "/v1", api_key="unused").models.list()
+    with openai.OpenAI(base_url=proxy.url + "/v1", api_key="unused") as anonymous:
+        models = anonymous.models.list()
     assert "minimax/minimax-m2.5-highspeed" in {m.id for m in models}
 
 

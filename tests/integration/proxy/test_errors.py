@@ -57,8 +57,8 @@ def test_bad_keys_are_401_and_say_why(proxy: Server, market: Market, key: str | 
 
 
 def test_sdk_sees_authentication_error(proxy: Server) -> None:
-    bad = openai.OpenAI(base_url=proxy.url + "/v1", api_key="sk-df-nope", max_retries=0)
-    with pytest.raises(openai.AuthenticationError) as info:
+    with openai.OpenAI(base_url=proxy.url + "/v1", api_key="sk-df-nope", max_retries=0) as bad, \
+            pytest.raises(openai.AuthenticationError) as info:
         bad.chat.completions.create(model="deepseek/deepseek-chat", messages=MSG)  # type: ignore[arg-type]
     assert info.value.request_id
 
