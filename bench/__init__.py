@@ -1,0 +1,1 @@
+"""Dragonfly benchmark: one run on loopback, medians of interleaved rounds -> bench/RESULTS.md."""
