@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import time
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from blacksheep import Application, Content, Request, Response
 
+from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
 from proxy.pipeline import ChatPipeline, new_request_id
 from proxy.responses import error_response
@@ -39,7 +41,25 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
     return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
 
 
-def create_app(settings: ProxySettings) -> Application:
+class HotPath:
+    """The ASGI app the server runs: chat completions on the raw edge, the rest through BlackSheep."""
+
+    __slots__ = ("_chat", "_app")
+
+    def __init__(self, chat: ChatPipeline, app: Application) -> None:
+        self._chat = chat
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions" and scope["method"] == "POST":
+            client = scope.get("client")
+            reply = await self._chat.handle(header_map(scope), client[0] if client else "", receive)
+            await send_reply(send, receive, reply)
+            return
+        await self._app(scope, receive, send)
+
+
+def create_app(settings: ProxySettings) -> HotPath:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Application(show_error_details=False)
     store = SnapshotStore()
@@ -77,10 +97,6 @@ def create_app(settings: ProxySettings) -> Application:
         return error_response(404, f"No such endpoint: {request.method} {path}. See /v1/models and the API docs.",
                               new_request_id().encode())
 
-    async def chat_completions(request: Request) -> Response:
-        return await chat.handle(request)
-
-    app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -94,6 +110,8 @@ def create_app(settings: ProxySettings) -> Application:
 
     async def on_start(application: Application) -> None:
         await source.load_initial()
+        gc.collect()
+        gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
 
     async def on_stop(application: Application) -> None:
@@ -107,7 +125,7 @@ def create_app(settings: ProxySettings) -> Application:
 
     app.on_start += on_start
     app.on_stop += on_stop
-    return app
+    return HotPath(chat, app)
 
 
 async def _guard(name: str, run: Callable[[], Awaitable[None]]) -> None:

@@ -21,6 +21,7 @@ from pyreqwest.exceptions import (
     ConnectError,
     ConnectTimeoutError,
     PyreqwestError,
+    ReadTimeoutError,
     RequestTimeoutError,
 )
 from pyreqwest.request import StreamRequest
@@ -33,46 +34,58 @@ from proxy.settings import ProxySettings
 _JSON: Final = "application/json"
 
 
+def _client(settings: ProxySettings, idle_timeout_s: float | None) -> Client:
+    builder = (
+        ClientBuilder()
+        .connect_timeout(timedelta(seconds=settings.connect_timeout_s))
+        .pool_idle_timeout(timedelta(seconds=settings.pool_idle_timeout_s))
+        .pool_max_idle_per_host(settings.pool_max_idle_per_host)
+        .tcp_nodelay(True)
+        .error_for_status(False)
+        .follow_redirects(False)
+        .gzip(False)
+        .brotli(False)
+        .zstd(False)
+        .deflate(False)
+        .user_agent("dragonfly-gateway")
+    )
+    if idle_timeout_s is not None:
+        builder = builder.read_timeout(timedelta(seconds=idle_timeout_s))
+    return builder.build()
+
+
 class UpstreamClient:
-    """One pooled client per process, shared by every request."""
+    """Pooled clients shared by every request of the process.
+
+    Timeouts run in Rust where they can (no Python timer per chunk): the connect timeout
+    and, for streams, a read timeout that bounds every silence between two reads (the
+    idle timeout). The wait for response headers has its own first-byte timeout; for a
+    non-streamed request that covers the whole answer.
+    """
 
     def __init__(self, settings: ProxySettings) -> None:
-        self._settings = settings
-        self._first_byte = settings.first_byte_timeout_s
+        self._first_byte_s = settings.first_byte_timeout_s
         self._idle = settings.idle_timeout_s
         self._total = timedelta(seconds=settings.total_timeout_s)
-        self._client: Client = (
-            ClientBuilder()
-            .connect_timeout(timedelta(seconds=settings.connect_timeout_s))
-            .pool_idle_timeout(timedelta(seconds=settings.pool_idle_timeout_s))
-            .pool_max_idle_per_host(settings.pool_max_idle_per_host)
-            .tcp_nodelay(True)
-            .error_for_status(False)
-            .follow_redirects(False)
-            .gzip(False)
-            .brotli(False)
-            .zstd(False)
-            .deflate(False)
-            .user_agent("dragonfly-gateway")
-            .build()
-        )
+        self._json = _client(settings, None)
+        self._streams = _client(settings, settings.idle_timeout_s)
 
     async def close(self) -> None:
-        await self._client.close()
+        await self._json.close()
+        await self._streams.close()
 
     async def post_json(
         self, url: str, headers: Sequence[tuple[str, str]], body: bytes, provider: str
     ) -> tuple[int, bytes, str]:
         """POST and read the whole answer: (status, body, content type)."""
-        request = self._client.post(url).headers(headers).body_bytes(body).timeout(self._total).build()
+        request = self._json.post(url).headers(headers).body_bytes(body).timeout(self._total).build()
         try:
-            async with asyncio.timeout(self._first_byte):
+            async with asyncio.timeout(self._first_byte_s):  # one Python timer for the whole answer
                 response = await request.send()
-            async with asyncio.timeout(self._idle):
                 data = await response.bytes()
         except TimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' did not answer within {self._first_byte:g}s. Retry later."
+                f"Upstream provider '{provider}' did not answer within {self._first_byte_s:g}s. Retry later."
             ) from None
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
@@ -83,7 +96,7 @@ class UpstreamClient:
     ) -> UpstreamStream:
         """POST and wait for the response headers; the body is read chunk by chunk."""
         request = (
-            self._client.post(url)
+            self._streams.post(url)
             .headers(headers)
             .body_bytes(body)
             .timeout(self._total)
@@ -91,11 +104,15 @@ class UpstreamClient:
             .build_streamed()
         )
         try:
-            async with asyncio.timeout(self._first_byte):
+            async with asyncio.timeout(self._first_byte_s):
                 response = await request.__aenter__()
         except TimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' sent no response within {self._first_byte:g}s. Retry later."
+                f"Upstream provider '{provider}' sent no response within {self._first_byte_s:g}s. Retry later."
+            ) from None
+        except ReadTimeoutError:
+            raise UpstreamError(
+                f"Upstream provider '{provider}' sent no response within {self._idle:g}s. Retry later."
             ) from None
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
@@ -125,14 +142,19 @@ class UpstreamStream:
     async def next_chunk(self) -> bytes | None:
         """The next body chunk as it arrived, or None at the end. Raises UpstreamError."""
         try:
-            async with asyncio.timeout(self._idle):
-                chunk = await self._reader.read_chunk()
-        except TimeoutError:
+            chunk = await self._reader.read_chunk()  # the client's read timeout bounds silence
+        except ReadTimeoutError:
             raise UpstreamError(
                 f"Upstream provider '{self.provider}' stalled: nothing for {self._idle:g}s mid-response."
             ) from None
+        except RequestTimeoutError:  # pyreqwest reports the total limit as a timeout too
+            raise UpstreamError(
+                f"Upstream provider '{self.provider}' exceeded the total time limit mid-response."
+            ) from None
         except PyreqwestError as exc:
-            raise _explain(exc, self.provider) from None
+            raise UpstreamError(
+                f"Upstream provider '{self.provider}' failed mid-response ({type(exc).__name__})."
+            ) from None
         return None if chunk is None else chunk.to_bytes()
 
     async def read_all(self, limit: int) -> bytes:

@@ -1,17 +1,14 @@
 """Relay an upstream response to the client: bytes as they arrive, never re-encoded.
 
-Streams: every upstream chunk is yielded the moment it is read (the client write
-is the only other await). If the upstream fails after the first byte the stream
-ends with an SSE error event in the OpenAI shape and no `[DONE]`, never a hang.
-If the client goes away, the generator is closed and the upstream connection is
-dropped at once (the `finally` below), which cancels the upstream request.
+Streams: every upstream chunk is yielded the moment it is read. If the upstream fails
+after the first byte the stream ends with an SSE error event in the OpenAI shape and
+no `[DONE]`, never a hang. Closing the generator (the client left) closes the upstream
+stream at once, which cancels the upstream request.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator
 
 import msgspec
 
@@ -26,51 +23,15 @@ def sse_error_event(status: int, message: str) -> bytes:
     return b"data: " + openai_error_body(status, message) + b"\n\n"
 
 
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
-
-
-async def _wait_disconnect(receive: Receive) -> None:
-    """Returns when the ASGI server reports that the client went away."""
-    while (await receive()).get("type") != "http.disconnect":
-        pass
-
-
-def stream_relay(stream: UpstreamStream, receive: Receive | None) -> Callable[[], AsyncIterator[bytes]]:
-    """An async generator function (what BlackSheep's StreamedContent wants) over the stream.
-
-    Granian does not fail writes to a vanished client, so a watcher task waits for
-    `http.disconnect` and cancels the relay, which drops the upstream connection.
-    """
-
-    async def relay() -> AsyncIterator[bytes]:
-        task = asyncio.current_task()
-        gone = False
-
-        def on_disconnect(_: asyncio.Future[None]) -> None:
-            nonlocal gone
-            if not _.cancelled() and task is not None:
-                gone = True
-                task.cancel()
-
-        watcher = asyncio.ensure_future(_wait_disconnect(receive)) if receive is not None else None
-        if watcher is not None:
-            watcher.add_done_callback(on_disconnect)
-        try:
-            while (chunk := await stream.next_chunk()) is not None:
-                yield chunk
-        except UpstreamError as exc:
-            yield sse_error_event(exc.status, exc.message)
-        except asyncio.CancelledError:
-            if not gone or task is None:
-                raise
-            task.uncancel()  # our own cancel: the client left; end quietly
-        finally:
-            if watcher is not None:
-                watcher.remove_done_callback(on_disconnect)
-                watcher.cancel()
-            await stream.close()
-
-    return relay
+async def relay_chunks(stream: UpstreamStream) -> AsyncGenerator[bytes, None]:
+    """The upstream body, chunk by chunk as it arrives; an error event if it breaks."""
+    try:
+        while (chunk := await stream.next_chunk()) is not None:
+            yield chunk
+    except UpstreamError as exc:
+        yield sse_error_event(exc.status, exc.message)
+    finally:
+        await stream.close()
 
 
 class _UpstreamErrorDetail(msgspec.Struct):

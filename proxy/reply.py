@@ -1,0 +1,27 @@
+"""What a hot-path handler answers, independent of the server interface (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+
+from wire.errors import openai_error_body
+
+JSON = b"application/json"
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    content_type: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+    stream: AsyncGenerator[bytes, None] | None = None  # set for streamed replies; closed by the edge
+
+
+def error_reply(status: int, message: str, request_id: bytes) -> Reply:
+    """The documented error body `{"error": {"message", "type", "code"}}` with x-request-id."""
+    headers = [(b"x-request-id", request_id)]
+    if status >= 500:
+        headers.append((b"x-should-retry", b"true"))
+    return Reply(status=status, content_type=JSON, headers=headers, body=openai_error_body(status, message))
