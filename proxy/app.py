@@ -15,6 +15,7 @@ from blacksheep import Application, Content, Request, Response
 
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
+from proxy.metrics import Metrics
 from proxy.pipeline import ChatPipeline, new_request_id
 from proxy.responses import error_response
 from proxy.settings import ProxySettings
@@ -44,16 +45,18 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
 class HotPath:
     """The ASGI app the server runs: chat completions on the raw edge, the rest through BlackSheep."""
 
-    __slots__ = ("_chat", "_app")
+    __slots__ = ("_chat", "_app", "_counts")
 
-    def __init__(self, chat: ChatPipeline, app: Application) -> None:
+    def __init__(self, chat: ChatPipeline, app: Application, metrics: Metrics) -> None:
         self._chat = chat
         self._app = app
+        self._counts = metrics.requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/v1/chat/completions" and scope["method"] == "POST":
             client = scope.get("client")
             reply = await self._chat.handle(header_map(scope), client[0] if client else "", receive)
+            self._counts[reply.status] += 1
             await send_reply(send, receive, reply)
             return
         await self._app(scope, receive, send)
@@ -63,6 +66,7 @@ def create_app(settings: ProxySettings) -> HotPath:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Application(show_error_details=False)
     store = SnapshotStore()
+    metrics = Metrics(store)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
     chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies))
@@ -100,6 +104,12 @@ def create_app(settings: ProxySettings) -> HotPath:
     app.router.add_get("/v1/models", models)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+
+    async def prometheus(request: Request) -> Response:
+        return Response(200, [(b"x-request-id", new_request_id().encode())],
+                        Content(b"text/plain; version=0.0.4; charset=utf-8", metrics.render()))
+
+    app.router.add_get("/metrics", prometheus)
     async def fallback(request: Request) -> Response:
         path = request.path
         if path.startswith(FORWARDED_PREFIXES):
@@ -125,7 +135,7 @@ def create_app(settings: ProxySettings) -> HotPath:
 
     app.on_start += on_start
     app.on_stop += on_stop
-    return HotPath(chat, app)
+    return HotPath(chat, app, metrics)
 
 
 async def _guard(name: str, run: Callable[[], Awaitable[None]]) -> None:

@@ -121,3 +121,11 @@ def test_health_and_readiness(proxy: Server) -> None:
     ready = httpx.get(proxy.url + "/readyz")
     assert ready.status_code == 200
     assert ready.json()["ready"] is True and ready.json()["snapshot_version"]
+
+
+def test_metrics_count_requests_and_report_the_snapshot(proxy: Server, market: Market) -> None:
+    httpx.post(proxy.url + "/v1/chat/completions", json=chat_body(), headers={"Authorization": "Bearer nope"})
+    text = httpx.get(proxy.url + "/metrics").text
+    assert 'status="401"' in text and "gateway_requests_total{" in text
+    assert "gateway_snapshot_source_up{" in text and text.count('gateway_snapshot_info{') == 1
+    assert 'kind="keys"} 7' in text

@@ -84,6 +84,8 @@ def test_proxy_serves_through_a_redis_outage_and_catches_up(
     redis.stop()
     until(lambda: httpx.get(server.url + "/readyz").json()["source_reachable"] is False)
     assert all_workers(server, market.keys["main"], 200)  # known keys keep working
+    until(lambda: "gateway_snapshot_source_up{" in (m := httpx.get(server.url + "/metrics").text)
+          and "} 0" in m.split("gateway_snapshot_source_up{")[1].split("\n")[0])
     redis.start()  # empty: nothing survives a restart without persistence
     late = market.add_key("late")
     publish(redis.url, "t:", market)

@@ -1,0 +1,63 @@
+"""Every Prometheus metric of the proxy, rendered at scrape time from plain counters.
+
+The hot path only bumps an integer in a dict (no prometheus_client objects per
+request); `/metrics` renders this worker's figures with a `worker` label (its pid),
+so a scrape through a load balancer shows which worker answered, and a Prometheus
+that scrapes every worker (or sums by job) sees them all. Labels are bounded:
+status codes and outcome names only — never keys, accounts or paths.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+
+from proxy.snapshot.store import SnapshotStore
+
+NAMES = (
+    "gateway_requests_total",
+    "gateway_snapshot_info",
+    "gateway_snapshot_age_seconds",
+    "gateway_snapshot_source_up",
+    "gateway_snapshot_stale_seconds",
+    "gateway_snapshot_objects",
+)
+
+
+class Metrics:
+    __slots__ = ("requests", "_store")
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self.requests: Counter[int] = Counter()  # chat completions by HTTP status
+        self._store = store
+
+    def render(self) -> bytes:
+        worker = f'worker="{os.getpid()}"'
+        now = time.time()
+        lines = [
+            "# HELP gateway_requests_total Chat-completion requests answered, by HTTP status.",
+            "# TYPE gateway_requests_total counter",
+            *(f'gateway_requests_total{{{worker},status="{code}"}} {n}' for code, n in sorted(self.requests.items())),
+        ]
+        index = self._store.current()
+        lines += [
+            "# HELP gateway_snapshot_info The snapshot version in force (value 1).",
+            "# TYPE gateway_snapshot_info gauge",
+            f'gateway_snapshot_info{{{worker},version="{index.version if index else ""}"}} {1 if index else 0}',
+            "# HELP gateway_snapshot_age_seconds Seconds since this worker swapped in its snapshot.",
+            "# TYPE gateway_snapshot_age_seconds gauge",
+            f"gateway_snapshot_age_seconds{{{worker}}} {now - self._store.swapped_at if index else -1:.3f}",
+            "# HELP gateway_snapshot_source_up 1 while the snapshot source (Redis or file) is reachable.",
+            "# TYPE gateway_snapshot_source_up gauge",
+            f"gateway_snapshot_source_up{{{worker}}} {0 if self._store.stale_since is not None else 1}",
+            "# HELP gateway_snapshot_stale_seconds Seconds the source has been unreachable (0 when up).",
+            "# TYPE gateway_snapshot_stale_seconds gauge",
+            f"gateway_snapshot_stale_seconds{{{worker}}} "
+            f"{now - self._store.stale_since if self._store.stale_since is not None else 0:.3f}",
+            "# HELP gateway_snapshot_objects Objects in the snapshot in force.",
+            "# TYPE gateway_snapshot_objects gauge",
+            *(f'gateway_snapshot_objects{{{worker},kind="{kind}"}} {n}'
+              for kind, n in sorted((index.counts if index else {}).items())),
+        ]
+        return ("\n".join(lines) + "\n").encode()
