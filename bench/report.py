@@ -160,7 +160,8 @@ order rotates every round). Regenerate with `make bench`; `--quick` for a ~1-min
 
 All on loopback. CPU 0: wrk, the canned upstream (nginx, 1 worker), the fake provider (Granian, 1 worker) and
 the bench's own Python stream client. CPU 1: the proxy under test, one worker (nginx `proxy_pass` with a
-keepalive pool, or Dragonfly: BlackSheep on Granian, `--interface asgi --loop uvloop --http 1`, pyreqwest
+keepalive pool, or Dragonfly: Granian `--interface asgi --loop uvloop --http 1`, the chat path on a raw ASGI edge in front
+of BlackSheep, pyreqwest
 upstream; auth by keyed hash, body validation, routing from the snapshot and the model rewrite all on).
 
 - **JSON** cases: `POST /v1/chat/completions`, body `{{"model": …, "messages": [{{"role": "user", "content":

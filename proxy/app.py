@@ -71,7 +71,8 @@ def create_app(settings: ProxySettings) -> HotPath:
     upstream = UpstreamClient(settings)
     chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies))
     tasks: list[asyncio.Task[None]] = []
-    forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s, 60.0)
+    forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
+                                      settings.control_plane_timeout_s)
 
     async def models(request: Request) -> Response:
         index = store.current()
@@ -101,22 +102,27 @@ def create_app(settings: ProxySettings) -> HotPath:
         return error_response(404, f"No such endpoint: {request.method} {path}. See /v1/models and the API docs.",
                               new_request_id().encode())
 
-    app.router.add_get("/v1/models", models)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-
     async def prometheus(request: Request) -> Response:
         return Response(200, [(b"x-request-id", new_request_id().encode())],
                         Content(b"text/plain; version=0.0.4; charset=utf-8", metrics.render()))
 
-    app.router.add_get("/metrics", prometheus)
     async def fallback(request: Request) -> Response:
-        path = request.path
-        if path.startswith(FORWARDED_PREFIXES):
+        if request.path.startswith(FORWARDED_PREFIXES):
             return await forwarder.forward(request, new_request_id())
         return await not_found(request)
 
+    async def crashed(application: Application, request: Request, exc: Exception) -> Response:
+        request_id = new_request_id()
+        log.error("unhandled error in request %s: %r", request_id, exc)
+        return error_response(500, f"Internal error. Retry with backoff; quote request id {request_id}.",
+                              request_id.encode())
+
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", prometheus)
     app.router.fallback = fallback
+    app.exceptions_handlers[500] = crashed  # unhandled errors: the documented body, not a text page
 
     async def on_start(application: Application) -> None:
         await source.load_initial()

@@ -18,6 +18,7 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     redis_prefix: str = "df:"
     snapshot_poll_s: float = 1.0  # file mtime / Redis manifest poll interval
     control_plane_url: str = ""  # where /api/*, /v1/pool/* … are forwarded
+    control_plane_timeout_s: float = 60.0  # a whole forwarded exchange
     max_body_bytes: int = 10 * 1024 * 1024
     connect_timeout_s: float = 5.0
     first_byte_timeout_s: float = 60.0  # request sent -> response headers
@@ -71,6 +72,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
         snapshot_poll_s=_float(env, "DF_SNAPSHOT_POLL_S", 1.0),
         control_plane_url=env.get("DF_CONTROL_PLANE_URL", "").rstrip("/"),
+        control_plane_timeout_s=_float(env, "DF_CONTROL_PLANE_TIMEOUT_S", 60.0),
         max_body_bytes=_int(env, "DF_MAX_BODY_BYTES", 10 * 1024 * 1024),
         connect_timeout_s=_float(env, "DF_UPSTREAM_CONNECT_TIMEOUT_S", 5.0),
         first_byte_timeout_s=_float(env, "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S", 60.0),

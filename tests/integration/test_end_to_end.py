@@ -20,6 +20,7 @@ import pytest
 from tests.support import pg, redisdb
 from tests.support.procs import Server, granian
 
+SECRETS: list[str] = ["sk-upstream-e2e"]  # every secret this module handles; none may reach a log line
 CHAT = {"model": "deepseek/deepseek-chat", "messages": [{"role": "user", "content": "Hello"}]}
 
 
@@ -84,6 +85,7 @@ def account(http: httpx.Client, stack: Stack) -> dict[str, str]:
         "trading_terms_accepted": True})
     assert created.status_code == 201, created.text
     token = http.post("/api/auth/login", json={"email": email, "password": password}).json()["token"]
+    SECRETS.append(password)
     return {"Authorization": f"Bearer {token}", "x-account-id": created.json()["id"]}
 
 
@@ -104,6 +106,7 @@ def test_key_life_cycle_reaches_every_proxy_worker(stack: Stack) -> None:
         created = http.post("/api/keys", headers=buyer, json={"name": "e2e"})
         assert created.status_code == 201, created.text
         key, key_id = created.json()["key"], created.json()["id"]
+        SECRETS.append(key)
         accepted = until(lambda: every_worker(stack, key, 200))
         r = httpx.post(stack.proxy.url + "/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {key}"})
         assert r.headers["x-df-market-listing-id"] == listing.json()["id"]
@@ -134,6 +137,10 @@ def test_key_life_cycle_reaches_every_proxy_worker(stack: Stack) -> None:
 
         assert http.delete(f"/api/keys/{key_id}", headers=buyer).status_code == 200
         deleted = until(lambda: every_worker(stack, key, 401))
+    for server in (stack.proxy, stack.control):  # (the fake upstream is the seller's; it may see its own key)
+        logs = server.logs()
+        leaked = [secret[:8] + "…" for secret in SECRETS if secret in logs]
+        assert not leaked, f"secrets in {server.url} logs: {leaked}"
     print(f"\npropagation to every proxy worker: created->accepted {accepted * 1000:.0f} ms, "
           f"ip_whitelist->403 {ip_listed * 1000:.0f} ms, suspended->403 {suspended * 1000:.0f} ms, "
           f"deleted->401 {deleted * 1000:.0f} ms")
