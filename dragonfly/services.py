@@ -65,6 +65,18 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
 
 
+def _apt_install(package: str) -> bool:
+    """Install a Debian package when we are root on a machine with apt (unless DF_NO_APT=1)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get") or os.environ.get("DF_NO_APT") == "1":
+        return False
+    print(f"installing {package} with apt-get (set DF_NO_APT=1 to skip)…", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300, check=False)
+    done = subprocess.run(["apt-get", "install", "-y", "-qq", package], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    return done.returncode == 0
+
+
 def _pg_bindir() -> Path | None:
     on_path = shutil.which("pg_ctl")
     if on_path:
@@ -94,6 +106,10 @@ def _start_debian_cluster() -> bool:
 
 def _start_private_cluster(port: int) -> None:
     bindir = _pg_bindir()
+    if bindir is None and _apt_install("postgresql"):
+        if _start_debian_cluster():
+            return
+        bindir = _pg_bindir()
     if bindir is None:
         raise ServiceUnavailable(
             "PostgreSQL is not installed; install it with `apt-get install -y postgresql` "
@@ -138,6 +154,8 @@ def ensure_redis(url: str | None = None) -> str:
     if reachable(local, 6379):
         return local
     server = shutil.which("redis-server")
+    if server is None and _apt_install("redis-server"):
+        server = shutil.which("redis-server")
     if server is None:
         raise ServiceUnavailable(
             "Redis is not installed; install it with `apt-get install -y redis-server` "
