@@ -1,4 +1,4 @@
-"""The proxy's error tree (pure). `proxy.responses` is the one place errors become responses.
+"""The proxy's error tree (pure). `proxy.reply.error_reply` is the one place errors become bodies.
 
     GatewayError (500 internal_error)
     ├── BadRequest (400)              invalid JSON, field rules, content type
