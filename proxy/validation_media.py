@@ -24,7 +24,7 @@ SPEECH_TYPES: dict[str, bytes] = {
 
 class EmbeddingsRequest(msgspec.Struct, kw_only=True):
     model: Model
-    input: str | list[str] | list[int] | list[list[int]]
+    input: str | list[str | int | list[int]]  # text, texts, token ids, or lists of token ids
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: Annotated[int, msgspec.Meta(ge=1)] | None = None
     stream: bool | None = None  # never streamed; kept so every view has `stream`
