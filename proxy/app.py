@@ -14,6 +14,7 @@ import orjson
 from blacksheep import Application, Content, Request, Response
 
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
+from proxy.endpoints import ENDPOINTS
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
 from proxy.metrics import Metrics
 from proxy.pipeline import ChatPipeline, new_request_id
@@ -43,7 +44,8 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
 
 
 class HotPath:
-    """The ASGI app the server runs: chat completions on the raw edge, the rest through BlackSheep."""
+    """The ASGI app the server runs: the inference endpoints (`proxy.endpoints.ENDPOINTS`: chat
+    completions, messages, embeddings, audio) on the raw edge, the rest through BlackSheep."""
 
     __slots__ = ("_chat", "_app", "_counts")
 
@@ -53,9 +55,10 @@ class HotPath:
         self._counts = metrics.requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions" and scope["method"] == "POST":
+        endpoint = ENDPOINTS.get(scope["path"]) if scope["type"] == "http" else None
+        if endpoint is not None and scope["method"] == "POST":
             client = scope.get("client")
-            reply = await self._chat.handle(header_map(scope), client[0] if client else "", receive)
+            reply = await self._chat.handle(header_map(scope), client[0] if client else "", receive, endpoint)
             self._counts[reply.status] += 1
             await send_reply(send, receive, reply)
             return

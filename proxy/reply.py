@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
-from wire.errors import openai_error_body
+from wire.errors import anthropic_error_body, openai_error_body
 
 JSON = b"application/json"
 
@@ -25,3 +25,12 @@ def error_reply(status: int, message: str, request_id: bytes) -> Reply:
     if status >= 500:
         headers.append((b"x-should-retry", b"true"))
     return Reply(status=status, content_type=JSON, headers=headers, body=openai_error_body(status, message))
+
+
+def anthropic_error_reply(status: int, message: str, request_id: bytes) -> Reply:
+    """Anthropic's error shape `{"type":"error","error":{"type","message"}}` for `/v1/messages`,
+    with `request-id` (what the Anthropic SDK reads) as well as x-request-id."""
+    reply = error_reply(status, message, request_id)
+    reply.headers.append((b"request-id", request_id))
+    reply.body = anthropic_error_body(status, message)
+    return reply

@@ -20,6 +20,7 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     control_plane_url: str = ""  # where /api/*, /v1/pool/* … are forwarded
     control_plane_timeout_s: float = 60.0  # a whole forwarded exchange
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 25 * 1024 * 1024  # /v1/audio/transcriptions uploads (413 above)
     connect_timeout_s: float = 5.0
     first_byte_timeout_s: float = 60.0  # request sent -> response headers
     idle_timeout_s: float = 60.0  # between two body chunks from the upstream
@@ -74,6 +75,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         control_plane_url=env.get("DF_CONTROL_PLANE_URL", "").rstrip("/"),
         control_plane_timeout_s=_float(env, "DF_CONTROL_PLANE_TIMEOUT_S", 60.0),
         max_body_bytes=_int(env, "DF_MAX_BODY_BYTES", 10 * 1024 * 1024),
+        max_upload_bytes=_int(env, "DF_MAX_UPLOAD_BYTES", 25 * 1024 * 1024),
         connect_timeout_s=_float(env, "DF_UPSTREAM_CONNECT_TIMEOUT_S", 5.0),
         first_byte_timeout_s=_float(env, "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S", 60.0),
         idle_timeout_s=_float(env, "DF_UPSTREAM_IDLE_TIMEOUT_S", 60.0),

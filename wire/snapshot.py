@@ -23,6 +23,21 @@ KeyStatus = Literal["active", "disabled"]
 AccountStatus = Literal["active", "suspended"]
 ListingStatus = Literal["active", "paused"]
 
+# What a model or listing can serve. The proxy routes an endpoint only to listings that carry its
+# capability: chat (/v1/chat/completions and /v1/messages), embeddings, tts (/v1/audio/speech),
+# asr (/v1/audio/transcriptions). reasoning, image_generation and video_generation are kinds a
+# listing may already declare; no endpoint routes to the last two yet. Catalog models may carry
+# other, descriptive tags too ("code", "agents"); only these kinds are routing capabilities.
+KINDS: tuple[str, ...] = ("chat", "embeddings", "tts", "asr", "reasoning", "image_generation", "video_generation")
+
+# The unit a model's prices (and its listings' asks) count, per million units (micro-USD each):
+#   token        chat (input and output tokens) and embeddings (input tokens; output price 0)
+#   character    tts: characters of `input` (the input price; output price 0)
+#   audio_second asr: seconds of uploaded audio, rounded up per request (the input price), plus
+#                output tokens of the transcript when the upstream reports them (output price)
+PriceUnit = Literal["token", "character", "audio_second"]
+PRICE_UNITS: tuple[str, ...] = ("token", "character", "audio_second")
+
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A catalog model buyers can ask for (its public id and reference prices)."""
@@ -33,6 +48,7 @@ class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     output_price: int
     context_length: int = 0
     capabilities: tuple[str, ...] = ("chat",)
+    price_unit: PriceUnit = "token"  # what input_price/output_price count (see PRICE_UNITS)
 
 
 class Listing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -54,6 +70,7 @@ class Listing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     rpm_limit: int | None = None
     concurrency_limit: int | None = None
     fee_profile_id: str | None = None
+    capabilities: tuple[str, ...] = ("chat",)  # routing kinds this listing serves (see KINDS)
 
 
 class Key(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -7,7 +7,9 @@ import asyncpg
 from control_plane.snapshot.rows import AccountRow, KeyRow, ListingRow, ModelRow, PlanRow, SnapshotRows
 
 _PLANS = "SELECT name, rpm_limit, tpm_limit FROM plans"
-_MODELS = "SELECT id, owned_by, input_price, output_price, context_length, capabilities FROM models WHERE active"
+_MODELS = """
+SELECT id, owned_by, input_price, output_price, context_length, capabilities, price_unit FROM models WHERE active
+"""
 _ACCOUNTS = """
 SELECT id::text, plan, status, trading_terms_accepted_at IS NOT NULL, rpm_limit, tpm_limit FROM accounts
 """
@@ -22,7 +24,7 @@ WHERE k.status <> 'revoked'
 _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
-       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
@@ -41,6 +43,7 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 output_price=r[3],
                 context_length=r[4],
                 capabilities=tuple(r[5]),
+                price_unit=r[6],
             )
             for r in await conn.fetch(_MODELS)
         ]
@@ -84,6 +87,7 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 seller_status=r[15],
                 rpm_limit=r[16],
                 concurrency_limit=r[17],
+                capabilities=tuple(r[18]),
             )
             for r in await conn.fetch(_LISTINGS)
         ]

@@ -140,4 +140,5 @@ def listing_view(row: asyncpg.Record) -> ListingView:
         status=row["status"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        capabilities=list(row["capabilities"]),
     )

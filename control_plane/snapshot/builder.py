@@ -16,6 +16,7 @@ import msgspec
 
 from control_plane.snapshot.rows import ListingRow, SnapshotRows
 from wire.snapshot import (
+    PRICE_UNITS,
     Account,
     AccountStatus,
     ApiFormat,
@@ -56,6 +57,7 @@ def _listing(row: ListingRow, upstream_key: str) -> Listing:
         trusted=row.trusted,
         rpm_limit=row.rpm_limit,
         concurrency_limit=row.concurrency_limit,
+        capabilities=row.capabilities,
     )
 
 
@@ -95,6 +97,7 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey) -> BuildResult:
                 output_price=m.output_price,
                 context_length=m.context_length,
                 capabilities=m.capabilities,
+                price_unit=m.price_unit if m.price_unit in PRICE_UNITS else "token",  # type: ignore[arg-type]
             )
             for m in sorted(rows.models, key=lambda m: m.id)
         ),

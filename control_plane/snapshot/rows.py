@@ -18,6 +18,7 @@ class ModelRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     output_price: int
     context_length: int
     capabilities: tuple[str, ...]
+    price_unit: str = "token"
 
 
 class AccountRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -62,6 +63,7 @@ class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     seller_status: str
     rpm_limit: int | None
     concurrency_limit: int | None
+    capabilities: tuple[str, ...] = ("chat",)
 
 
 class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):

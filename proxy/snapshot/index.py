@@ -51,7 +51,7 @@ class RoutingIndex:
 class _ModelPricing(msgspec.Struct):
     input: str
     output: str
-    unit: str = "usd_per_million_tokens"
+    unit: str = "usd_per_million_tokens"  # or usd_per_million_characters / usd_per_million_audio_seconds
 
 
 class _ModelOut(msgspec.Struct):
@@ -103,7 +103,8 @@ def _models_json(models: list[Model], created: int) -> bytes:
         _ModelOut(
             id=m.id,
             owned_by=m.owned_by,
-            pricing=_ModelPricing(input=micros_to_usd(m.input_price), output=micros_to_usd(m.output_price)),
+            pricing=_ModelPricing(input=micros_to_usd(m.input_price), output=micros_to_usd(m.output_price),
+                                  unit=f"usd_per_million_{m.price_unit}s"),
             context_length=m.context_length,
             capabilities=m.capabilities,
             created=created,

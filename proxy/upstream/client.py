@@ -12,7 +12,7 @@ message naming the provider and the phase; nothing is retried here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -87,6 +87,18 @@ class UpstreamClient:
             raise UpstreamError(
                 f"Upstream provider '{provider}' did not answer within {self._first_byte_s:g}s. Retry later."
             ) from None
+        except PyreqwestError as exc:
+            raise _explain(exc, provider) from None
+        return response.status, data.to_bytes(), response.get_header("content-type") or _JSON
+
+    async def post_upload(
+        self, url: str, headers: Sequence[tuple[str, str]], body: AsyncIterator[bytes], provider: str
+    ) -> tuple[int, bytes, str]:
+        """POST a streamed body (an upload relayed as it is read) and read the whole answer."""
+        request = self._json.post(url).headers(headers).body_stream(body).timeout(self._total).build()
+        try:
+            response = await request.send()  # the total timeout bounds the upload and the answer
+            data = await response.bytes()
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
         return response.status, data.to_bytes(), response.get_header("content-type") or _JSON

@@ -8,7 +8,8 @@ stream at once, which cancels the upstream request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from typing import Protocol
 
 import msgspec
 
@@ -23,13 +24,43 @@ def sse_error_event(status: int, message: str) -> bytes:
     return b"data: " + openai_error_body(status, message) + b"\n\n"
 
 
-async def relay_chunks(stream: UpstreamStream) -> AsyncGenerator[bytes, None]:
-    """The upstream body, chunk by chunk as it arrives; an error event if it breaks."""
+ErrorEvent = Callable[[int, str], bytes]
+
+
+class Translator(Protocol):
+    def feed(self, chunk: bytes) -> bytes: ...
+    def close(self) -> bytes: ...
+    def error(self, status: int, message: str) -> bytes: ...
+
+
+async def relay_chunks(stream: UpstreamStream, on_error: ErrorEvent | None = sse_error_event,
+                       ) -> AsyncGenerator[bytes, None]:
+    """The upstream body, chunk by chunk as it arrives; an error event if it breaks
+    (in the caller's format; `on_error=None` cuts a binary stream instead)."""
     try:
         while (chunk := await stream.next_chunk()) is not None:
             yield chunk
     except UpstreamError as exc:
-        yield sse_error_event(exc.status, exc.message)
+        if on_error is None:
+            raise
+        yield on_error(exc.status, exc.message)
+    finally:
+        await stream.close()
+
+
+async def relay_translated(stream: UpstreamStream, translator: Translator) -> AsyncGenerator[bytes, None]:
+    """The upstream stream translated chunk by chunk: each upstream chunk's complete events are
+    sent as soon as it arrives (a partial event waits for the rest of its bytes)."""
+    try:
+        while (chunk := await stream.next_chunk()) is not None:
+            out = translator.feed(chunk)
+            if out:
+                yield out
+        tail = translator.close()
+        if tail:
+            yield tail
+    except UpstreamError as exc:
+        yield translator.error(exc.status, exc.message)
     finally:
         await stream.close()
 
