@@ -8,7 +8,8 @@ stream at once, which cancels the upstream request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 
 import msgspec
 
@@ -23,15 +24,27 @@ def sse_error_event(status: int, message: str) -> bytes:
     return b"data: " + openai_error_body(status, message) + b"\n\n"
 
 
-async def relay_chunks(stream: UpstreamStream) -> AsyncGenerator[bytes, None]:
-    """The upstream body, chunk by chunk as it arrives; an error event if it breaks."""
+async def relay_chunks(stream: UpstreamStream, first: bytes = b"",
+                       on_end: Callable[[int, float, bool], None] | None = None) -> AsyncGenerator[bytes, None]:
+    """The upstream body, chunk by chunk as it arrives (after `first`, already read); an error
+    event if it breaks. `on_end(events, seconds, failed)` reports the SSE events relayed
+    after the first chunk and the time they took (for tokens/s), once, when it ends."""
+    events = 0
+    started = time.perf_counter()
+    failed = False
     try:
+        if first:
+            yield first
         while (chunk := await stream.next_chunk()) is not None:
+            events += chunk.count(b"data:")
             yield chunk
     except UpstreamError as exc:
+        failed = True
         yield sse_error_event(exc.status, exc.message)
     finally:
         await stream.close()
+        if on_end is not None:
+            on_end(events, time.perf_counter() - started, failed)
 
 
 class _UpstreamErrorDetail(msgspec.Struct):
@@ -65,4 +78,5 @@ def upstream_failure(status: int, body: bytes, provider: str) -> GatewayError:
     suffix = f": {detail}" if detail else ""
     if status in (400, 422):
         return UpstreamRejected(f"Upstream provider '{provider}' rejected the request{suffix}")
-    return UpstreamError(f"Upstream provider '{provider}' answered HTTP {status}{suffix}. Retry later.")
+    kind = "429" if status == 429 else "5xx" if status >= 500 else "other"
+    return UpstreamError(f"Upstream provider '{provider}' answered HTTP {status}{suffix}. Retry later.", kind)
