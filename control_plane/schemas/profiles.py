@@ -28,7 +28,7 @@ class ProfileCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     privacy_mode: PrivacyMode = "any"
     fallback_enabled: bool = True
     max_attempts: int = 3
-    fallback_on: list[FallbackOn] = ["connect", "timeout", "5xx", "429"]  # errors that try the next listing
+    fallback_on: list[FallbackOn] = msgspec.field(default_factory=lambda: ["connect", "timeout", "5xx", "429"])
     deadline_ms: int | None = None  # all attempts of one request; null = the proxy's default
     hedge_ttft_ms: int | None = None  # opt-in hedging: start a 2nd listing after this TTFT
     weight_price: int | None = None  # 0..100, strategy "custom"

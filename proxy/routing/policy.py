@@ -17,7 +17,7 @@ from proxy.routing.headers import RouteHeaders
 from wire.snapshot import DEFAULT_FALLBACK_ON, FallbackOn, Profile
 
 WEIGHTS: dict[str, tuple[float, float, float, float]] = {
-    "cost-first": (1.0, 0.05, 0.0, 0.3),
+    "cost-first": (1.0, 0.05, 0.0, 0.1),
     "balanced": (1.0, 0.5, 0.2, 1.0),
     "reliability-first": (0.3, 0.5, 0.2, 3.0),
     "quality-first": (0.2, 1.0, 0.6, 2.0),

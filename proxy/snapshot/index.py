@@ -166,3 +166,6 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         policies={p.id: profile_policy(p) for p in snap.profiles},
         stats={s.listing_id: s for s in snap.stats},
     )
+
+
+listing_entry = _listing_entry  # public for routing tests and benchmarks
