@@ -4,8 +4,8 @@
 hard TTFT/throughput limits on known figures, ejection, seller caps) and orders the rest
 by a weighted score, lowest first:
 
-    score = w_price·(price / cheapest) + w_latency·(ttft / fastest)
-          + w_throughput·(best tps / tps) + w_reliability·(20 × error rate)
+    score = w_price·(price / cheapest) + w_latency·min(10, ttft / max(50 ms, fastest))
+          + w_throughput·min(10, best tps / tps) + w_reliability·(20 × error rate)
           + 1 per missed soft target (X-Max-TTFT-Ms, X-Min-Throughput-TPS)
 
 `price` is the blended ask (3 × input + output, per Mtok). Listings without figures get
@@ -31,6 +31,8 @@ from wire.money import micros_to_usd
 from wire.snapshot import ListingStats
 
 EXPLORE_RATE = 0.02
+TTFT_FLOOR_MS = 50.0  # below this, TTFT differences do not matter to ranking
+RATIO_CAP = 10.0  # a latency/throughput ratio counts at most this much
 PRICE = "price_input"
 PRICE_OUT = "price_output"
 PROVIDER_ONLY = "provider_only"
@@ -106,7 +108,7 @@ def _order(kept: list[tuple[ListingEntry, float, float, float, int]], policy: Po
     pmin = max(1, min(k[0].price for k in kept))
     known_ttft = [k[1] for k in kept if k[4] and k[1] > 0.0]
     known_tps = [k[2] for k in kept if k[4] and k[2] > 0.0]
-    tref = min(known_ttft) if known_ttft else 1000.0
+    tref = max(TTFT_FLOOR_MS, min(known_ttft)) if known_ttft else 1000.0
     sref = max(known_tps) if known_tps else 50.0
     soft_ttft, soft_tps = policy.soft_max_ttft_ms, policy.soft_min_tps
     order = {p: i for i, p in enumerate(policy.provider_order)}
@@ -119,7 +121,8 @@ def _order(kept: list[tuple[ListingEntry, float, float, float, int]], policy: Po
             ttft = tref * 1.25
         if tps <= 0.0:
             tps = sref / 1.25
-        score = wp * e.price / pmin + wl * ttft / tref + wt * sref / tps + wr * 20.0 * err
+        score = (wp * e.price / pmin + wl * min(RATIO_CAP, ttft / tref) + wt * min(RATIO_CAP, sref / tps)
+                 + wr * 20.0 * err)
         if soft_ttft is not None and ttft > soft_ttft:
             score += 1.0
         if soft_tps is not None and tps < soft_tps:
