@@ -60,24 +60,12 @@ def rank(listings: tuple[ListingEntry, ...], policy: Policy, local: dict[str, He
     hard_ttft, hard_tps = policy.hard_max_ttft_ms, policy.hard_min_tps
     excluded: list[tuple[str, str]] = []
     kept: list[tuple[ListingEntry, float, float, float, int]] = []  # entry, ttft, tps, err, samples
+    static = max_in is not None or max_out is not None or only is not None or bool(ignore) or trusted_only
     for e in listings:
         lid = e.id
-        if max_in is not None and e.ask_input > max_in:
-            excluded.append((lid, PRICE))
+        if static and _static_reason(e, max_in, max_out, only, ignore, trusted_only, excluded):
             continue
-        if max_out is not None and e.ask_output > max_out:
-            excluded.append((lid, PRICE_OUT))
-            continue
-        if only is not None and e.provider not in only:
-            excluded.append((lid, PROVIDER_ONLY))
-            continue
-        if e.provider in ignore:
-            excluded.append((lid, PROVIDER_IGNORED))
-            continue
-        if trusted_only and not e.trusted:
-            excluded.append((lid, UNTRUSTED))
-            continue
-        if lid in capped:
+        if capped and lid in capped:
             excluded.append((lid, CAPPED))
             continue
         h = local.get(lid)
@@ -102,6 +90,24 @@ def rank(listings: tuple[ListingEntry, ...], policy: Policy, local: dict[str, He
     return _order(kept, policy, tuple(excluded), rand, explore_rate)
 
 
+def _static_reason(e: ListingEntry, max_in: int | None, max_out: int | None, only: frozenset[str] | None,
+                   ignore: frozenset[str], trusted_only: bool, excluded: list[tuple[str, str]]) -> bool:
+    """The snapshot-only filters; appends the reason and returns True when `e` is out."""
+    if max_in is not None and e.ask_input > max_in:
+        excluded.append((e.id, PRICE))
+    elif max_out is not None and e.ask_output > max_out:
+        excluded.append((e.id, PRICE_OUT))
+    elif only is not None and e.provider not in only:
+        excluded.append((e.id, PROVIDER_ONLY))
+    elif e.provider in ignore:
+        excluded.append((e.id, PROVIDER_IGNORED))
+    elif trusted_only and not e.trusted:
+        excluded.append((e.id, UNTRUSTED))
+    else:
+        return False
+    return True
+
+
 def _order(kept: list[tuple[ListingEntry, float, float, float, int]], policy: Policy,
            excluded: tuple[tuple[str, str], ...], rand: float, explore_rate: float) -> Ranking:
     wp, wl, wt, wr = policy.weights
@@ -113,23 +119,24 @@ def _order(kept: list[tuple[ListingEntry, float, float, float, int]], policy: Po
     soft_ttft, soft_tps = policy.soft_max_ttft_ms, policy.soft_min_tps
     order = {p: i for i, p in enumerate(policy.provider_order)}
     last = len(order)
-    keyed: list[tuple[int, float, str, ListingEntry]] = []
-    for e, ttft, tps, err, n in kept:
+    keyed: list[tuple[int, float, str, int]] = []
+    hi_ttft, lo_tps = tref * RATIO_CAP, sref / RATIO_CAP
+    for i, (e, ttft, tps, err, n) in enumerate(kept):
         if not n:
             ttft, tps, err = tref * 1.25, sref / 1.25, 0.02
         if ttft <= 0.0:
             ttft = tref * 1.25
         if tps <= 0.0:
             tps = sref / 1.25
-        score = (wp * e.price / pmin + wl * min(RATIO_CAP, ttft / tref) + wt * min(RATIO_CAP, sref / tps)
-                 + wr * 20.0 * err)
+        score = (wp * e.price / pmin + wl * (hi_ttft if ttft > hi_ttft else ttft) / tref
+                 + wt * sref / (lo_tps if tps < lo_tps else tps) + wr * 20.0 * err)
         if soft_ttft is not None and ttft > soft_ttft:
             score += 1.0
         if soft_tps is not None and tps < soft_tps:
             score += 1.0
-        keyed.append((order.get(e.provider, last) if order else 0, score, e.id, e))
-    keyed.sort(key=_sort_key)
-    candidates = [k[3] for k in keyed]
+        keyed.append((order.get(e.provider, last) if order else 0, score, e.id, i))
+    keyed.sort()  # tuples compare in C: provider order, score, listing id (unique)
+    candidates = [kept[k[3]][0] for k in keyed]
     scores = [k[1] for k in keyed]
     if rand < explore_rate:
         fresh = [i for i, k in enumerate(kept) if not k[4]]
@@ -139,10 +146,6 @@ def _order(kept: list[tuple[ListingEntry, float, float, float, int]], policy: Po
             candidates.insert(0, candidates.pop(i))
             scores.insert(0, scores.pop(i))
     return Ranking(candidates=tuple(candidates), excluded=excluded, scores=tuple(scores))
-
-
-def _sort_key(k: tuple[int, float, str, ListingEntry]) -> tuple[int, float, str]:
-    return k[0], k[1], k[2]
 
 
 def _phrase(code: str, n: int, policy: Policy) -> str:
