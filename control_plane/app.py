@@ -27,6 +27,7 @@ from control_plane.mailer import ConsoleMailSender
 from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
+from control_plane.snapshot.live_stats import live_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
 from wire.keys import derive_hash_secret
@@ -80,7 +81,9 @@ def create_app(settings: Settings) -> Application:
         async def build() -> BuildResult:
             async with pool.acquire() as conn:
                 rows = await fetch_snapshot_rows(conn)
-            return build_snapshot(rows, lambda blob, seller, key: box.open(blob, seller_id=seller, key_id=key))
+            stats = await live_stats(redis, settings.redis_prefix)
+            return build_snapshot(rows, lambda blob, seller, key: box.open(blob, seller_id=seller, key_id=key),
+                                  stats)
 
         publisher = SnapshotPublisher(
             build=build,

@@ -19,11 +19,13 @@ from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
 from proxy.metrics import Metrics
 from proxy.pipeline import ChatPipeline, new_request_id
 from proxy.responses import error_response
+from proxy.routing.stats import StatsBook
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import Network
 from proxy.snapshot.redis_source import RedisSnapshotSource
 from proxy.snapshot.source import FileSnapshotSource, SnapshotSource
 from proxy.snapshot.store import SnapshotStore
+from proxy.stats_report import StatsReporter
 from proxy.upstream.client import UpstreamClient
 
 _JSON = b"application/json"
@@ -72,7 +74,10 @@ def create_app(settings: ProxySettings) -> HotPath:
     metrics = Metrics(store)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
-    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies))
+    book = StatsBook(consecutive=settings.eject_consecutive, base_eject_s=settings.eject_base_s,
+                     max_eject_s=settings.eject_max_s)
+    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), book=book)
+    metrics.attach_routing(book, chat.budget)
     tasks: list[asyncio.Task[None]] = []
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
                                       settings.control_plane_timeout_s)
@@ -132,6 +137,9 @@ def create_app(settings: ProxySettings) -> HotPath:
         gc.collect()
         gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
+        if settings.redis_url:
+            reporter = StatsReporter(settings.redis_url, settings.redis_prefix, book, settings.stats_report_s)
+            tasks.append(asyncio.create_task(_guard("stats reporter", reporter.run)))  # noqa: TID251
 
     async def on_stop(application: Application) -> None:
         for task in tasks:

@@ -55,4 +55,10 @@ class MarketUnavailable(GatewayError):
 
 
 class UpstreamError(GatewayError):
+    """`kind` says what failed, for the fallback rules: connect | timeout | 5xx | 429 | other."""
+
     status = 502
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -74,11 +74,16 @@ def anthropic_headers(listing: ListingEntry, caller: dict[bytes, bytes]) -> list
     return out
 
 
+def streams(endpoint: Endpoint, view: View) -> bool:
+    """Whether the answer is relayed as a stream (asked for, or audio, which always streams)."""
+    return bool(view.stream) or endpoint.kind == "speech"
+
+
 def prepare(endpoint: Endpoint, view: View, body: bytes, listing: ListingEntry,
             caller: dict[bytes, bytes]) -> Exchange:
     entry = listing.listing
     upstream_model = entry.upstream_model
-    stream = bool(view.stream) or endpoint.kind == "speech"
+    stream = streams(endpoint, view)
     openai_headers = [("authorization", listing.auth_header), ("content-type", "application/json")]
     if entry.api_format == "anthropic":
         url = f"{entry.base_url}/messages"

@@ -13,6 +13,9 @@ import os
 import time
 from collections import Counter
 
+from proxy.routing.budget import RetryBudget
+from proxy.routing.stats import StatsBook
+from proxy.routing_metrics import ROUTING_NAMES, render_routing
 from proxy.snapshot.store import SnapshotStore
 
 NAMES = (
@@ -22,15 +25,22 @@ NAMES = (
     "gateway_snapshot_source_up",
     "gateway_snapshot_stale_seconds",
     "gateway_snapshot_objects",
+    *ROUTING_NAMES,
 )
 
 
 class Metrics:
-    __slots__ = ("requests", "_store")
+    __slots__ = ("requests", "_store", "_book", "_budget")
 
     def __init__(self, store: SnapshotStore) -> None:
         self.requests: Counter[int] = Counter()  # chat completions by HTTP status
         self._store = store
+        self._book: StatsBook | None = None
+        self._budget: RetryBudget | None = None
+
+    def attach_routing(self, book: StatsBook, budget: RetryBudget) -> None:
+        self._book = book
+        self._budget = budget
 
     def render(self) -> bytes:
         worker = f'worker="{os.getpid()}"'
@@ -60,4 +70,6 @@ class Metrics:
             *(f'gateway_snapshot_objects{{{worker},kind="{kind}"}} {n}'
               for kind, n in sorted((index.counts if index else {}).items())),
         ]
+        if self._book is not None and self._budget is not None:
+            lines += render_routing(worker, self._book, self._budget)
         return ("\n".join(lines) + "\n").encode()

@@ -1,11 +1,13 @@
-"""One inference request: authenticate -> validate -> route -> relay.
+"""One inference request: authenticate -> validate -> route -> attempts -> relay.
 
 Serves every endpoint of `proxy.endpoints` (chat completions, Anthropic messages, embeddings,
 speech, transcriptions) with one flow; what differs per endpoint and per seller format (URL,
 headers, body translation, stream translation, error shape) is decided by `proxy.exchange`.
-Orchestration only. Auth, validation and routing are pure functions over the
-current snapshot index (read once per request); the only awaits are the body
-read, the upstream call and, in the edge, the client writes.
+Orchestration only. Auth, validation and routing are pure functions over the current
+snapshot index (read once per request) and this worker's in-memory live stats; the only
+awaits are the body read, the upstream attempts (`proxy.market`: fallback before the
+first byte, deadline, hedging) and, in the edge, the client writes. Market-only routing
+requires the account's accepted Trading Terms (403).
 """
 
 from __future__ import annotations
@@ -13,25 +15,36 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from proxy.auth import api_key, authenticate, bearer_token, check_access, client_ip
 from proxy.edge import Headers, Receive, read_json_body
 from proxy.endpoints import CAPABILITY_NAMES, CHAT, Endpoint, eligible
-from proxy.errors import BadRequest, BodyTooLarge, GatewayError, MarketUnavailable, NotFound
-from proxy.exchange import Exchange, prepare
+from proxy.errors import BadRequest, BodyTooLarge, Forbidden, GatewayError, MarketUnavailable, NotFound, UpstreamError
+from proxy.exchange import Exchange, prepare, streams
+from proxy.market import MarketRun
 from proxy.reply import Reply, anthropic_error_reply, error_reply
+from proxy.routing.budget import RetryBudget
+from proxy.routing.headers import NO_HEADERS, RouteHeaders, parse_route_headers
+from proxy.routing.policy import DEFAULT_POLICY, Policy, refine
+from proxy.routing.rank import explain, rank
+from proxy.routing.stats import StatsBook
+from proxy.routing.sticky import sticky_first
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import KeyEntry, ListingEntry, Network, RoutingIndex
 from proxy.snapshot.store import SnapshotStore
 from proxy.upload import Upload
-from proxy.upstream.client import UpstreamClient
+from proxy.upstream.client import UpstreamClient, UpstreamStream
 from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translated, upstream_failure
 from wire.keys import derive_hash_secret
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
 _SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
+Out = list[tuple[bytes, bytes]]
 
 
 class RequestIds:
@@ -53,9 +66,18 @@ def new_request_id() -> str:
     return _ids.next()
 
 
-def no_route(model: str) -> MarketUnavailable:
-    return MarketUnavailable(
-        f"No seller is currently offering '{model}': 0 active listings. Retry later or choose another model."
+_NO_CAPS: frozenset[str] = frozenset()
+
+
+def no_caps() -> frozenset[str]:
+    """Listings at their seller's rpm/concurrency cap: none unless the limiter supplies them."""
+    return _NO_CAPS
+
+
+def terms_required() -> Forbidden:
+    return Forbidden(
+        "Market routing (Routing-Strategy: market-only) requires accepting the Trading Terms. "
+        "Accept them with POST /api/account/trading-terms (logged in), then retry."
     )
 
 
@@ -70,16 +92,50 @@ def check_capability(index: RoutingIndex, model: str, endpoint: Endpoint) -> Non
                          "model's capabilities.")
 
 
+@dataclass(slots=True)
+class Plan:
+    """Where a request may go: ranked candidates, the model's eligible listings, the policy."""
+
+    candidates: tuple[ListingEntry, ...]
+    peers: tuple[ListingEntry, ...]
+    policy: Policy
+    deadline_s: float
+
+
+@dataclass(slots=True)
+class _Opened:
+    """A streamed upstream answer whose first body chunk has arrived."""
+
+    stream: UpstreamStream
+    first: bytes
+    content_type: bytes
+    exchange: Exchange
+
+
+async def _close_opened(opened: _Opened) -> None:
+    await opened.stream.close()
+
+
+async def _drop_json(_: tuple[int, bytes, str, Exchange]) -> None:
+    return None
+
+
 class ChatPipeline:
     """The inference pipeline of every endpoint (named for the first one it served)."""
 
     def __init__(self, settings: ProxySettings, store: SnapshotStore, upstream: UpstreamClient,
-                 trusted: tuple[Network, ...]) -> None:
+                 trusted: tuple[Network, ...], book: StatsBook | None = None,
+                 budget: RetryBudget | None = None, capped: Callable[[], frozenset[str]] = no_caps) -> None:
         self._settings = settings
         self._store = store
         self._upstream = upstream
         self._hash_secret = derive_hash_secret(settings.secret_key)
         self._trusted = trusted
+        self.book = book or StatsBook()
+        self.budget = budget or RetryBudget()
+        self.capped = capped
+        self._rand = random.Random()
+        self._deadline_s = settings.route_deadline_s
 
     async def handle(self, headers: Headers, peer: str, receive: Receive, endpoint: Endpoint = CHAT) -> Reply:
         request_id = new_request_id()
@@ -103,44 +159,126 @@ class ChatPipeline:
         else:
             token = bearer_token(authorization.decode("latin-1") if authorization else None)
         entry = authenticate(token, index, self._hash_secret, time.time())
+        route_headers = parse_route_headers(headers)
         if endpoint.parse is None:
-            return await self._upload(headers, peer, receive, rid, endpoint, index, entry)
+            return await self._upload(headers, peer, receive, rid, endpoint, index, entry, route_headers)
         body = await read_json_body(headers, receive, self._settings.max_body_bytes)
         view = endpoint.parse(body)
-        check_capability(index, view.model, endpoint)
-        forwarded = headers.get(b"x-forwarded-for")
-        ip = client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
-        check_access(entry, ip, view.model)
-        listing = self._route(index, view.model, endpoint)
-        exchange = prepare(endpoint, view, body, listing, headers)
-        out = [(b"x-request-id", rid), (b"x-df-market-request-id", rid), *listing.market_headers]
-        if endpoint.dialect == "anthropic":
-            out.append((b"request-id", rid))
-        if exchange.stream:
-            return await self._relay_stream(listing, exchange, out)
-        return await self._relay_json(listing, exchange, out)
+        plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
+        out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
 
-    def _route(self, index: RoutingIndex, model: str, endpoint: Endpoint) -> ListingEntry:
-        """The listing to use: the cheapest active one that can serve the endpoint."""
-        candidates = eligible(index.listings.get(model, ()), endpoint)
-        if not candidates:
-            raise no_route(model)
-        return candidates[0]
+        def exchange_for(listing: ListingEntry) -> Exchange:
+            return prepare(endpoint, view, body, listing, headers)
 
-    async def _upload(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
-                      index: RoutingIndex, entry: KeyEntry) -> Reply:
-        """A multipart upload (transcriptions): route on the form head, stream the rest upstream."""
-        upload = Upload(headers, receive, self._settings.max_upload_bytes)
-        await upload.read_head()
-        model = upload.head.fields["model"]
+        if streams(endpoint, view):
+            return await self._stream(plan, exchange_for, rid, out_extra)
+        return await self._json(plan, exchange_for, rid, out_extra)
+
+    def _plan(self, index: RoutingIndex, entry: KeyEntry, model: str, endpoint: Endpoint, headers: Headers,
+              peer: str, route_headers: RouteHeaders) -> Plan:
+        """Model, access and terms checks, then the ranked candidates under the key's policy."""
         check_capability(index, model, endpoint)
         forwarded = headers.get(b"x-forwarded-for")
         ip = client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
         check_access(entry, ip, model)
-        listing = self._route(index, model, endpoint)
+        account = index.accounts.get(entry.key.account_id)
+        if account is None or not account.trading_terms_accepted:
+            raise terms_required()
+        listings = eligible(index.listings.get(model, ()), endpoint)
+        profile_id = entry.key.routing_profile_id
+        policy = index.policies.get(profile_id, DEFAULT_POLICY) if profile_id else DEFAULT_POLICY
+        if route_headers is not NO_HEADERS:
+            policy = refine(policy, route_headers)
+        book = self.book
+        ranking = rank(listings, policy, book.health, index.stats, self.capped(), book.clock(),
+                       book.unavailable, self._rand.random())
+        candidates = ranking.candidates
+        if not candidates:
+            raise MarketUnavailable(explain(model, len(listings), ranking.excluded, policy))
+        if policy.session_id is not None:
+            candidates = sticky_first(candidates, policy.session_id)
+        deadline = policy.deadline_ms / 1000 if policy.deadline_ms else self._deadline_s
+        return Plan(candidates=candidates, peers=listings, policy=policy, deadline_s=deadline)
+
+    @staticmethod
+    def _out(listing: ListingEntry, attempts: int, rid: bytes, extra: Out) -> Out:
+        return [(b"x-request-id", rid), (b"x-df-market-request-id", rid), *listing.market_headers,
+                (b"x-df-market-attempts", str(attempts).encode()), *extra]
+
+    async def _json(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
+                    extra: Out) -> Reply:
+        async def go(listing: ListingEntry) -> tuple[int, bytes, str, Exchange]:
+            provider = listing.provider
+            exchange = exchange_for(listing)
+            status, data, content_type = await self._upstream.post_json(
+                exchange.url, exchange.headers, exchange.body, provider)
+            if status >= 300:
+                raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
+            return status, data, content_type, exchange
+
+        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json)
+        listing, (_, data, content_type, exchange) = await run.run(plan.candidates)
+        if exchange.translate_json is not None:
+            data, content_type = exchange.translate_json(data), "application/json"
+        return Reply(status=200, content_type=content_type.encode(), body=data, attempts=run.attempts,
+                     headers=self._out(listing, len(run.attempts), rid, extra))
+
+    async def _stream(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
+                      extra: Out) -> Reply:
+        async def go(listing: ListingEntry) -> _Opened:
+            provider = listing.provider
+            exchange = exchange_for(listing)
+            stream = await self._upstream.open_stream(exchange.url, exchange.headers, exchange.body, provider)
+            try:
+                if stream.status >= 300:
+                    try:
+                        data = await stream.read_all(ERROR_BODY_LIMIT)
+                    except GatewayError:
+                        data = b""
+                    raise upstream_failure(stream.status, data, provider)
+                first = await stream.next_chunk()  # fallback stays possible until this arrives
+                if first is None:
+                    raise UpstreamError(f"Upstream provider '{provider}' ended the stream before any data.", "5xx")
+            except BaseException:
+                await stream.close()
+                raise
+            content_type = (stream.header("content-type") or "text/event-stream").encode()
+            return _Opened(stream, first, content_type, exchange)
+
+        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _close_opened)
+        listing, opened = await run.run(plan.candidates)
+        headers = self._out(listing, len(run.attempts), rid, extra)
+        book, lid, peers = self.book, listing.id, plan.peers
+
+        def on_end(events: int, seconds: float, failed: bool) -> None:
+            if failed:
+                book.record_failure(lid, (p.id for p in peers))
+            elif events > 2 and seconds > 0.05:
+                book.record_tps(lid, events / seconds)
+
+        exchange = opened.exchange
+        if exchange.translator is not None:
+            headers.extend(_SSE_HEADERS)
+            relay = relay_translated(opened.stream, exchange.translator, opened.first, on_end)
+            return Reply(status=200, content_type=b"text/event-stream; charset=utf-8", headers=headers,
+                         stream=relay, attempts=run.attempts)
+        if opened.content_type.startswith(_SSE):
+            headers.extend(_SSE_HEADERS)
+        return Reply(status=200, content_type=opened.content_type, headers=headers, attempts=run.attempts,
+                     stream=relay_chunks(opened.stream, opened.first, on_end, exchange.stream_error))
+
+    async def _upload(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
+                      index: RoutingIndex, entry: KeyEntry, route_headers: RouteHeaders) -> Reply:
+        """A multipart upload (transcriptions): route on the form head, stream the rest upstream.
+
+        The body is streamed once, so there is no fallback: the first ranked candidate serves it."""
+        upload = Upload(headers, receive, self._settings.max_upload_bytes)
+        await upload.read_head()
+        model = upload.head.fields["model"]
+        listing = self._plan(index, entry, model, endpoint, headers, peer, route_headers).candidates[0]
         content_type = (headers.get(b"content-type") or b"").decode("latin-1")
         upstream_headers = [("authorization", listing.auth_header), ("content-type", content_type)]
-        provider = listing.listing.provider
+        provider = listing.provider
         try:
             status, data, ctype = await self._upstream.post_upload(
                 listing.listing.base_url + endpoint.upstream_path, upstream_headers,
@@ -152,39 +290,4 @@ class ChatPipeline:
             raise
         if status >= 300:
             raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
-        out = [(b"x-request-id", rid), (b"x-df-market-request-id", rid), *listing.market_headers]
-        return Reply(status=200, content_type=ctype.encode(), headers=out, body=data)
-
-    async def _relay_json(self, listing: ListingEntry, exchange: Exchange, headers: list[tuple[bytes, bytes]]
-                          ) -> Reply:
-        provider = listing.listing.provider
-        status, data, content_type = await self._upstream.post_json(
-            exchange.url, exchange.headers, exchange.body, provider
-        )
-        if status >= 300:
-            raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
-        if exchange.translate_json is not None:
-            data, content_type = exchange.translate_json(data), "application/json"
-        return Reply(status=200, content_type=content_type.encode(), headers=headers, body=data)
-
-    async def _relay_stream(self, listing: ListingEntry, exchange: Exchange, headers: list[tuple[bytes, bytes]]
-                            ) -> Reply:
-        provider = listing.listing.provider
-        stream = await self._upstream.open_stream(exchange.url, exchange.headers, exchange.body, provider)
-        if stream.status >= 300:
-            try:
-                data = await stream.read_all(ERROR_BODY_LIMIT)
-            except GatewayError:
-                data = b""
-            finally:
-                await stream.close()
-            raise upstream_failure(stream.status, data, provider)
-        if exchange.translator is not None:
-            headers.extend(_SSE_HEADERS)
-            relay = relay_translated(stream, exchange.translator)
-            return Reply(status=200, content_type=b"text/event-stream; charset=utf-8", headers=headers, stream=relay)
-        content_type = (stream.header("content-type") or "text/event-stream").encode()
-        if content_type.startswith(_SSE):
-            headers.extend(_SSE_HEADERS)
-        return Reply(status=200, content_type=content_type, headers=headers,
-                     stream=relay_chunks(stream, exchange.stream_error))
+        return Reply(status=200, content_type=ctype.encode(), body=data, headers=self._out(listing, 1, rid, []))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from typing import Any
 
 from wire.errors import anthropic_error_body, openai_error_body
 
@@ -17,6 +18,7 @@ class Reply:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
     stream: AsyncGenerator[bytes, None] | None = None  # set for streamed replies; closed by the edge
+    attempts: list[Any] = field(default_factory=list)  # proxy.market.Attempt per upstream try (metering)
 
 
 def error_reply(status: int, message: str, request_id: bytes) -> Reply:

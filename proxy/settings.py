@@ -28,6 +28,11 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     pool_idle_timeout_s: float = 90.0
     pool_max_idle_per_host: int = 512
     trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
+    route_deadline_s: float = 90.0  # all attempts of one request, until the first byte
+    eject_base_s: float = 10.0  # outlier ejection: first back-off (doubles per ejection)
+    eject_max_s: float = 300.0
+    eject_consecutive: int = 5  # consecutive failures that eject a listing
+    stats_report_s: float = 5.0  # how often live listing stats go to Redis
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -83,4 +88,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         pool_idle_timeout_s=_float(env, "DF_UPSTREAM_POOL_IDLE_TIMEOUT_S", 90.0),
         pool_max_idle_per_host=_int(env, "DF_UPSTREAM_POOL_MAX_IDLE", 512),
         trusted_proxies=trusted,
+        route_deadline_s=_float(env, "DF_ROUTE_DEADLINE_S", 90.0),
+        eject_base_s=_float(env, "DF_EJECT_BASE_S", 10.0),
+        eject_max_s=_float(env, "DF_EJECT_MAX_S", 300.0),
+        eject_consecutive=_int(env, "DF_EJECT_CONSECUTIVE", 5),
+        stats_report_s=_float(env, "DF_STATS_REPORT_S", 5.0),
     )

@@ -104,6 +104,58 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     tpm_limit: int | None
 
 
+Strategy = Literal["cost-first", "balanced", "reliability-first", "quality-first", "custom"]
+PrivacyMode = Literal["any", "trusted_only"]
+FallbackOn = Literal["connect", "timeout", "5xx", "429"]
+DEFAULT_FALLBACK_ON: tuple[FallbackOn, ...] = ("connect", "timeout", "5xx", "429")
+
+
+class Profile(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A buyer's routing profile (keys carry the effective `routing_profile_id`).
+
+    Prices are micro-USD per Mtok (hard ceilings); `max_ttft_ms`/`min_throughput_tps` are soft
+    targets (ranking only), the `hard_*` ones filters. Weights (0..100) are used by `custom`
+    and otherwise come from the strategy. `hedge_ttft_ms` opts into hedging; `deadline_ms`
+    bounds all attempts of one request (0 = the proxy's default).
+    """
+
+    id: str
+    account_id: str
+    strategy: Strategy = "balanced"
+    provider_only: tuple[str, ...] = ()
+    provider_ignore: tuple[str, ...] = ()
+    provider_order: tuple[str, ...] = ()
+    max_price_input: int | None = None
+    max_price_output: int | None = None
+    max_ttft_ms: int | None = None
+    min_throughput_tps: int | None = None
+    hard_max_ttft_ms: int | None = None
+    hard_min_throughput_tps: int | None = None
+    privacy_mode: PrivacyMode = "any"
+    fallback_enabled: bool = True
+    max_attempts: int = 3
+    fallback_on: tuple[FallbackOn, ...] = DEFAULT_FALLBACK_ON
+    deadline_ms: int = 0
+    hedge_ttft_ms: int | None = None
+    weight_price: int | None = None
+    weight_latency: int | None = None
+    weight_throughput: int | None = None
+    weight_reliability: int | None = None
+
+
+class ListingStats(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Live figures of one listing, aggregated by the control plane from every proxy's reports.
+
+    Not money: floats are fine. `samples` is the number of requests the figures rest on.
+    """
+
+    listing_id: str
+    ttft_ms: float = 0.0
+    tps: float = 0.0
+    error_rate: float = 0.0
+    samples: int = 0
+
+
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     """One consistent, immutable view of the market. `version` is opaque."""
 
@@ -115,6 +167,8 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     keys: tuple[Key, ...] = ()
     accounts: tuple[Account, ...] = ()
     plans: tuple[Plan, ...] = ()
+    profiles: tuple[Profile, ...] = ()  # appended by issue 4 (market routing)
+    stats: tuple[ListingStats, ...] = ()  # live listing figures, aggregated across proxies
 
 
 class SnapshotInconsistent(ValueError):
@@ -136,6 +190,7 @@ def check_consistent(snap: Snapshot) -> None:
         ("key", [k.id for k in snap.keys]),
         ("key hash", [k.hash for k in snap.keys]),
         ("account", [a.id for a in snap.accounts]),
+        ("profile", [p.id for p in snap.profiles]),
     ):
         if len(ids) != len(set(ids)):
             problems.append(f"duplicate {label} ids")

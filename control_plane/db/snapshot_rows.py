@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
-from control_plane.snapshot.rows import AccountRow, KeyRow, ListingRow, ModelRow, PlanRow, SnapshotRows
+from control_plane.snapshot.rows import AccountRow, KeyRow, ListingRow, ModelRow, PlanRow, ProfileRow, SnapshotRows
 
 _PLANS = "SELECT name, rpm_limit, tpm_limit FROM plans"
 _MODELS = """
@@ -30,6 +31,15 @@ JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
 JOIN accounts a ON a.id = l.account_id
 """
+
+_PROFILES = """
+SELECT id::text AS id, account_id::text AS account_id, strategy, provider_only, provider_ignore, provider_order,
+       max_price_input, max_price_output, max_ttft_ms, min_throughput_tps, hard_max_ttft_ms,
+       hard_min_throughput_tps, privacy_mode, fallback_enabled, max_attempts, fallback_on, deadline_ms,
+       hedge_ttft_ms, weight_price, weight_latency, weight_throughput, weight_reliability
+FROM routing_profiles
+"""
+_TUPLES = ("provider_only", "provider_ignore", "provider_order", "fallback_on")
 
 
 async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
@@ -91,4 +101,9 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
             )
             for r in await conn.fetch(_LISTINGS)
         ]
-    return SnapshotRows(plans=plans, models=models, accounts=accounts, keys=keys, listings=listings)
+        profiles = [
+            msgspec.convert({k: tuple(v) if k in _TUPLES else v for k, v in dict(r).items()}, ProfileRow)
+            for r in await conn.fetch(_PROFILES)
+        ]
+    return SnapshotRows(plans=plans, models=models, accounts=accounts, keys=keys, listings=listings,
+                        profiles=profiles)

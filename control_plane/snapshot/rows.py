@@ -66,9 +66,35 @@ class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     capabilities: tuple[str, ...] = ("chat",)
 
 
+class ProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    account_id: str
+    strategy: str
+    provider_only: tuple[str, ...]
+    provider_ignore: tuple[str, ...]
+    provider_order: tuple[str, ...]
+    max_price_input: int | None
+    max_price_output: int | None
+    max_ttft_ms: int | None
+    min_throughput_tps: int | None
+    hard_max_ttft_ms: int | None
+    hard_min_throughput_tps: int | None
+    privacy_mode: str
+    fallback_enabled: bool
+    max_attempts: int
+    fallback_on: tuple[str, ...]
+    deadline_ms: int | None
+    hedge_ttft_ms: int | None
+    weight_price: int | None
+    weight_latency: int | None
+    weight_throughput: int | None
+    weight_reliability: int | None
+
+
 class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     plans: list[PlanRow]
     models: list[ModelRow]
     accounts: list[AccountRow]
     keys: list[KeyRow]
     listings: list[ListingRow]
+    profiles: list[ProfileRow] = []

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from proxy.routing.policy import Policy, profile_policy
 from wire.money import micros_to_usd
-from wire.snapshot import Account, Key, Listing, Model, Snapshot, check_consistent
+from wire.snapshot import Account, Key, Listing, ListingStats, Model, Snapshot, check_consistent
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -34,6 +35,13 @@ class ListingEntry:
     chat_url: str
     auth_header: str
     market_headers: tuple[tuple[bytes, bytes], ...]  # route diagnostics, fixed per listing
+    id: str = ""  # the fields routing reads, flattened (one attribute load each)
+    id_bytes: bytes = b""
+    provider: str = ""
+    trusted: bool = False
+    ask_input: int = 0
+    ask_output: int = 0
+    price: int = 0  # blended ask: 3 x input + output, micro-USD per Mtok
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,8 @@ class RoutingIndex:
     listings: dict[str, tuple[ListingEntry, ...]]  # model id -> active listings, cheapest first
     models_json: bytes
     counts: dict[str, int] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)  # routing profile id -> its policy
+    stats: dict[str, ListingStats] = field(default_factory=dict)  # aggregated across proxies
 
 
 class _ModelPricing(msgspec.Struct):
@@ -95,6 +105,13 @@ def _listing_entry(listing: Listing) -> ListingEntry:
         chat_url=f"{listing.base_url.rstrip('/')}/chat/completions",
         auth_header=f"Bearer {listing.upstream_key}",
         market_headers=tuple(headers),
+        id=listing.id,
+        id_bytes=listing.id.encode(),
+        provider=listing.provider.lower(),
+        trusted=listing.trusted,
+        ask_input=listing.ask_input,
+        ask_output=listing.ask_output,
+        price=3 * listing.ask_input + listing.ask_output,
     )
 
 
@@ -147,4 +164,9 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         listings=listings,
         models_json=_models_json(list(snap.models), snap.created_at),
         counts={"keys": len(snap.keys), "listings": len(snap.listings), "models": len(snap.models)},
+        policies={p.id: profile_policy(p) for p in snap.profiles},
+        stats={s.listing_id: s for s in snap.stats},
     )
+
+
+listing_entry = _listing_entry  # public for routing tests and benchmarks

@@ -85,7 +85,7 @@ class UpstreamClient:
                 data = await response.bytes()
         except TimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' did not answer within {self._first_byte_s:g}s. Retry later."
+                f"Upstream provider '{provider}' did not answer within {self._first_byte_s:g}s. Retry later.", "timeout"
             ) from None
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
@@ -120,11 +120,12 @@ class UpstreamClient:
                 response = await request.__aenter__()
         except TimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' sent no response within {self._first_byte_s:g}s. Retry later."
+                f"Upstream provider '{provider}' sent no response within {self._first_byte_s:g}s. Retry later.",
+                "timeout",
             ) from None
         except ReadTimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' sent no response within {self._idle:g}s. Retry later."
+                f"Upstream provider '{provider}' sent no response within {self._idle:g}s. Retry later.", "timeout"
             ) from None
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
@@ -157,7 +158,7 @@ class UpstreamStream:
             chunk = await self._reader.read_chunk()  # the client's read timeout bounds silence
         except ReadTimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{self.provider}' stalled: nothing for {self._idle:g}s mid-response."
+                f"Upstream provider '{self.provider}' stalled: nothing for {self._idle:g}s mid-response.", "timeout"
             ) from None
         except RequestTimeoutError:  # pyreqwest reports the total limit as a timeout too
             raise UpstreamError(
@@ -185,7 +186,7 @@ class UpstreamStream:
 
 def _explain(exc: PyreqwestError, provider: str) -> UpstreamError:
     if isinstance(exc, ConnectTimeoutError | ConnectError):
-        return UpstreamError(f"Could not connect to upstream provider '{provider}'. Retry later.")
+        return UpstreamError(f"Could not connect to upstream provider '{provider}'. Retry later.", "connect")
     if isinstance(exc, RequestTimeoutError):
-        return UpstreamError(f"Upstream provider '{provider}' timed out. Retry later.")
+        return UpstreamError(f"Upstream provider '{provider}' timed out. Retry later.", "timeout")
     return UpstreamError(f"Upstream provider '{provider}' failed mid-request ({type(exc).__name__}).")

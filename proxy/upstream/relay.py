@@ -8,6 +8,7 @@ stream at once, which cancels the upstream request.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Protocol
 
@@ -25,6 +26,7 @@ def sse_error_event(status: int, message: str) -> bytes:
 
 
 ErrorEvent = Callable[[int, str], bytes]
+OnEnd = Callable[[int, float, bool], None]
 
 
 class Translator(Protocol):
@@ -33,36 +35,57 @@ class Translator(Protocol):
     def error(self, status: int, message: str) -> bytes: ...
 
 
-async def relay_chunks(stream: UpstreamStream, on_error: ErrorEvent | None = sse_error_event,
-                       ) -> AsyncGenerator[bytes, None]:
-    """The upstream body, chunk by chunk as it arrives; an error event if it breaks
-    (in the caller's format; `on_error=None` cuts a binary stream instead)."""
+async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd | None = None,
+                       on_error: ErrorEvent | None = sse_error_event) -> AsyncGenerator[bytes, None]:
+    """The upstream body, chunk by chunk as it arrives (after `first`, already read); an error
+    event in the caller's format if it breaks (`on_error=None` cuts a binary stream instead).
+    `on_end(events, seconds, failed)` reports the SSE events relayed after the first chunk and
+    the time they took (for tokens/s), once, when it ends."""
+    events = 0
+    started = time.perf_counter()
+    failed = False
     try:
+        if first:
+            yield first
         while (chunk := await stream.next_chunk()) is not None:
+            events += chunk.count(b"data:")
             yield chunk
     except UpstreamError as exc:
+        failed = True
         if on_error is None:
             raise
         yield on_error(exc.status, exc.message)
     finally:
         await stream.close()
+        if on_end is not None:
+            on_end(events, time.perf_counter() - started, failed)
 
 
-async def relay_translated(stream: UpstreamStream, translator: Translator) -> AsyncGenerator[bytes, None]:
+async def relay_translated(stream: UpstreamStream, translator: Translator, first: bytes = b"",
+                           on_end: OnEnd | None = None) -> AsyncGenerator[bytes, None]:
     """The upstream stream translated chunk by chunk: each upstream chunk's complete events are
     sent as soon as it arrives (a partial event waits for the rest of its bytes)."""
+    events = 0
+    started = time.perf_counter()
+    failed = False
     try:
-        while (chunk := await stream.next_chunk()) is not None:
+        chunk: bytes | None = first or await stream.next_chunk()
+        while chunk is not None:
+            events += chunk.count(b"data:")
             out = translator.feed(chunk)
             if out:
                 yield out
+            chunk = await stream.next_chunk()
         tail = translator.close()
         if tail:
             yield tail
     except UpstreamError as exc:
+        failed = True
         yield translator.error(exc.status, exc.message)
     finally:
         await stream.close()
+        if on_end is not None:
+            on_end(events, time.perf_counter() - started, failed)
 
 
 class _UpstreamErrorDetail(msgspec.Struct):
@@ -96,4 +119,5 @@ def upstream_failure(status: int, body: bytes, provider: str) -> GatewayError:
     suffix = f": {detail}" if detail else ""
     if status in (400, 422):
         return UpstreamRejected(f"Upstream provider '{provider}' rejected the request{suffix}")
-    return UpstreamError(f"Upstream provider '{provider}' answered HTTP {status}{suffix}. Retry later.")
+    kind = "429" if status == 429 else "5xx" if status >= 500 else "other"
+    return UpstreamError(f"Upstream provider '{provider}' answered HTTP {status}{suffix}. Retry later.", kind)
