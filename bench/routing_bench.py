@@ -1,7 +1,8 @@
 """Routing cost among N listings of one model: `python bench/routing_bench.py [--listings 1000]`.
 
 Times `rank()` (filters + scores + sort, with live stats for every listing), `refine()` of a
-profile by headers and `sticky_first()` on the result, in-process, best of 5 repeats.
+profile by headers, `sticky_first()` on the result and a `RankCache` hit (what a request pays
+while its ranking is fresh: building the key and one dict lookup), in-process, best of 5 repeats.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import argparse
 import random
 import sys
 import timeit
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from proxy.routing.cache import RankCache  # noqa: E402
 from proxy.routing.headers import parse_route_headers  # noqa: E402
 from proxy.routing.policy import DEFAULT_POLICY, refine  # noqa: E402
 from proxy.routing.rank import rank  # noqa: E402
@@ -47,7 +50,13 @@ def main() -> None:
                                                    book.unavailable, 0.5),
         "parse headers + refine": lambda: refine(DEFAULT_POLICY, parse_route_headers(headers)),
         "sticky_first (all eligible)": lambda: sticky_first(listings, "sess-1"),
+        "ranking cache hit (as per request)": lambda: cache.get(
+            ("v1", "m", "chat", book.epoch, frozenset(),
+             policy if policy.session_id is None else replace(policy, session_id=None)), 0.01),
     }
+    cache = RankCache()
+    cache.put(("v1", "m", "chat", book.epoch, frozenset(), replace(policy, session_id=None)),
+              rank(listings, policy, book.health, {}, frozenset(), 0.0, book.unavailable, 0.5), 0.0)
     print(f"{n} listings of one model, CPython {sys.version.split()[0]}")
     for name, fn in cases.items():
         loops = 200 if n >= 1000 else 2000

@@ -18,7 +18,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from proxy.auth import api_key, authenticate, bearer_token, check_access, client_ip
 from proxy.edge import Headers, Receive, read_json_body
@@ -28,9 +28,10 @@ from proxy.exchange import Exchange, prepare, streams
 from proxy.market import MarketRun
 from proxy.reply import Reply, anthropic_error_reply, error_reply
 from proxy.routing.budget import RetryBudget
+from proxy.routing.cache import RankCache
 from proxy.routing.headers import NO_HEADERS, RouteHeaders, parse_route_headers
 from proxy.routing.policy import DEFAULT_POLICY, Policy, refine
-from proxy.routing.rank import explain, rank
+from proxy.routing.rank import EXPLORE_RATE, explain, rank
 from proxy.routing.stats import StatsBook
 from proxy.routing.sticky import sticky_first
 from proxy.settings import ProxySettings
@@ -135,6 +136,7 @@ class ChatPipeline:
         self.budget = budget or RetryBudget()
         self.capped = capped
         self._rand = random.Random()
+        self._rankings = RankCache()
         self._deadline_s = settings.route_deadline_s
 
     async def handle(self, headers: Headers, peer: str, receive: Receive, endpoint: Endpoint = CHAT) -> Reply:
@@ -190,8 +192,18 @@ class ChatPipeline:
         if route_headers is not NO_HEADERS:
             policy = refine(policy, route_headers)
         book = self.book
-        ranking = rank(listings, policy, book.health, index.stats, self.capped(), book.clock(),
-                       book.unavailable, self._rand.random())
+        capped = self.capped()
+        now = book.clock()
+        draw = self._rand.random()
+        ranking = None
+        if draw >= EXPLORE_RATE:  # exploration draws rank afresh
+            key = (index.version, model, endpoint.capability, book.epoch, capped,
+                   policy if policy.session_id is None else replace(policy, session_id=None))
+            ranking = self._rankings.get(key, now)
+        if ranking is None:
+            ranking = rank(listings, policy, book.health, index.stats, capped, now, book.unavailable, draw)
+            if draw >= EXPLORE_RATE:
+                self._rankings.put(key, ranking, now)
         candidates = ranking.candidates
         if not candidates:
             raise MarketUnavailable(explain(model, len(listings), ranking.excluded, policy))

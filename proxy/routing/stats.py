@@ -36,7 +36,7 @@ class Health:
 
 
 class StatsBook:
-    __slots__ = ("health", "_alpha", "_consecutive", "_base", "_max", "_share", "_probe", "clock")
+    __slots__ = ("health", "_alpha", "_consecutive", "_base", "_max", "_share", "_probe", "clock", "epoch")
 
     def __init__(self, *, alpha: float = 0.2, consecutive: int = 5, base_eject_s: float = 10.0,
                  max_eject_s: float = 300.0, max_ejected_share: float = 0.5, probe_interval_s: float = 1.0,
@@ -49,6 +49,7 @@ class StatsBook:
         self._share = max_ejected_share
         self._probe = probe_interval_s
         self.clock = clock
+        self.epoch = 0  # bumped whenever a listing's availability changes (ejection, recovery, probe)
 
     def _get(self, listing_id: str) -> Health:
         h = self.health.get(listing_id)
@@ -70,7 +71,9 @@ class StatsBook:
         h.samples += 1
         h.consecutive = 0
         h.ejections = 0
-        h.ejected_until = 0.0
+        if h.ejected_until:
+            h.ejected_until = 0.0
+            self.epoch += 1
 
     def record_tps(self, listing_id: str, tps: float) -> None:
         """Throughput measured at the end of a stream (the TTFT was recorded at its start)."""
@@ -98,6 +101,7 @@ class StatsBook:
         h.ejections_total += 1
         h.ejected_until = now + min(self._max, self._base * 2 ** (h.ejections - 1))
         h.probe_at = h.ejected_until
+        self.epoch += 1
         return True
 
     def is_ejected(self, listing_id: str, now: float) -> bool:
@@ -113,6 +117,7 @@ class StatsBook:
         h = self.health.get(listing_id)
         if h is not None and h.ejected_until > 0.0:
             h.probe_at = now + self._probe
+            self.epoch += 1
 
     def export(self) -> tuple[ListingStats, ...]:
         return tuple(ListingStats(listing_id=i, ttft_ms=h.ttft_ms, tps=h.tps, error_rate=h.error_rate,
