@@ -7,6 +7,7 @@
     ├── Unauthorized (401)            missing, malformed, unknown, expired, revoked key
     ├── Forbidden (403)               IP lists, model allowlist, suspended account
     ├── NotFound (404)                unknown model or path
+    ├── RateLimited (429)             a buyer limit (requests, tokens, per-IP) or every listing's seller cap
     ├── MarketUnavailable (503)       no snapshot yet, or no eligible listing
     └── UpstreamError (502)           connect/first-byte/idle timeouts, upstream 5xx/429
 
@@ -56,3 +57,14 @@ class MarketUnavailable(GatewayError):
 
 class UpstreamError(GatewayError):
     status = 502
+
+
+class RateLimited(GatewayError):
+    """429: a limit is spent. `retry_after_s` is honest: a retry after it can succeed."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: float, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = headers or []

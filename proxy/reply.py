@@ -19,9 +19,13 @@ class Reply:
     stream: AsyncGenerator[bytes, None] | None = None  # set for streamed replies; closed by the edge
 
 
-def error_reply(status: int, message: str, request_id: bytes) -> Reply:
-    """The documented error body `{"error": {"message", "type", "code"}}` with x-request-id."""
+def error_reply(status: int, message: str, request_id: bytes,
+                extra: list[tuple[bytes, bytes]] | None = None) -> Reply:
+    """The documented error body `{"error": {"message", "type", "code"}}` with x-request-id
+    (and `extra` headers: rate-limit figures, Retry-After)."""
     headers = [(b"x-request-id", request_id)]
+    if extra:
+        headers.extend(extra)
     if status >= 500:
         headers.append((b"x-should-retry", b"true"))
     return Reply(status=status, content_type=JSON, headers=headers, body=openai_error_body(status, message))
