@@ -15,6 +15,9 @@ from blacksheep import Application, Content, Request, Response
 
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
+from proxy.limits.ipguard import IpGuard
+from proxy.limits.limiter import Limiter
+from proxy.limits.redis_sync import RedisLimitSync
 from proxy.metrics import Metrics
 from proxy.pipeline import ChatPipeline, new_request_id
 from proxy.responses import error_response
@@ -42,6 +45,25 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
     return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
 
 
+def make_limits(settings: ProxySettings) -> tuple[Limiter | None, RedisLimitSync | None]:
+    """The limiter (None with DF_LIMITS=0) and, when Redis is configured, its background sync."""
+    if not settings.limits_enabled:
+        return None, None
+    limiter = Limiter(settings.limits_window_s, settings.limits_wait_s, settings.limits_min_replicas,
+                      standalone=not settings.limits_redis_url)
+    if not settings.limits_redis_url:
+        return limiter, None
+    return limiter, RedisLimitSync(settings.limits_redis_url, settings.redis_prefix, limiter,
+                                   settings.limits_sync_s, settings.limits_redis_timeout_s)
+
+
+def limits_status(limiter: Limiter | None) -> dict[str, object]:
+    if limiter is None:
+        return {"mode": "off"}
+    mode = "standalone" if limiter.standalone else "degraded" if limiter.degraded else "redis"
+    return {"mode": mode, "replicas": limiter.replicas}
+
+
 class HotPath:
     """The ASGI app the server runs: chat completions on the raw edge, the rest through BlackSheep."""
 
@@ -66,10 +88,12 @@ def create_app(settings: ProxySettings) -> HotPath:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Application(show_error_details=False)
     store = SnapshotStore()
-    metrics = Metrics(store)
+    limiter, limit_sync = make_limits(settings)
+    metrics = Metrics(store, limiter, limit_sync)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
-    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies))
+    ip_guard = IpGuard(settings.unauth_ip_per_min) if settings.limits_enabled else None
+    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), limiter, ip_guard)
     tasks: list[asyncio.Task[None]] = []
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
                                       settings.control_plane_timeout_s)
@@ -93,6 +117,7 @@ def create_app(settings: ProxySettings) -> HotPath:
             "source_reachable": store.stale_since is None,
             "stale_since": store.stale_since,
             "counts": index.counts if index else {},
+            "limits": limits_status(limiter),
         }
         return Response(200 if ready else 503, [(b"x-request-id", new_request_id().encode())],
                         Content(_JSON, orjson.dumps(status)))
@@ -129,6 +154,8 @@ def create_app(settings: ProxySettings) -> HotPath:
         gc.collect()
         gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
+        if limit_sync is not None:
+            tasks.append(asyncio.create_task(_guard("limit sync", limit_sync.run)))  # noqa: TID251
 
     async def on_stop(application: Application) -> None:
         for task in tasks:

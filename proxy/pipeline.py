@@ -16,7 +16,11 @@ import orjson
 
 from proxy.auth import authenticate, bearer_token, check_access, client_ip
 from proxy.edge import Headers, Receive, read_json_body
-from proxy.errors import GatewayError, MarketUnavailable, NotFound
+from proxy.errors import GatewayError, MarketUnavailable, NotFound, RateLimited, Unauthorized
+from proxy.limits.admission import Admission, guard_ip
+from proxy.limits.ipguard import IpGuard
+from proxy.limits.limiter import Limiter, retry_headers
+from proxy.limits.tokens import usage_total
 from proxy.reply import Reply, error_reply
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import ListingEntry, Network
@@ -60,6 +64,11 @@ def rewrite_model(body: bytes, upstream_model: str) -> bytes:
     return orjson.dumps(doc)
 
 
+def all_capped(model: str) -> RateLimited:
+    return RateLimited(f"Every listing for '{model}' is at its seller's capacity (requests per minute or "
+                       "concurrent requests). Retry after 1s.", 1.0, retry_headers(1.0))
+
+
 def no_route(model: str) -> MarketUnavailable:
     return MarketUnavailable(
         f"No seller is currently offering '{model}': 0 active listings. Retry later or choose another model."
@@ -68,8 +77,11 @@ def no_route(model: str) -> MarketUnavailable:
 
 class ChatPipeline:
     def __init__(self, settings: ProxySettings, store: SnapshotStore, upstream: UpstreamClient,
-                 trusted: tuple[Network, ...]) -> None:
+                 trusted: tuple[Network, ...], limiter: Limiter | None = None,
+                 ip_guard: IpGuard | None = None) -> None:
         self._settings = settings
+        self._limiter = limiter
+        self._ip_guard = ip_guard
         self._store = store
         self._upstream = upstream
         self._hash_secret = derive_hash_secret(settings.secret_key)
@@ -78,38 +90,72 @@ class ChatPipeline:
     async def handle(self, headers: Headers, peer: str, receive: Receive) -> Reply:
         request_id = new_request_id()
         rid = request_id.encode()
+        limits: list[Admission] = []  # set once the key is known: errors after it carry the rate headers
         try:
-            return await self._handle(headers, peer, receive, rid)
+            return await self._handle(headers, peer, receive, rid, limits)
         except GatewayError as exc:
-            return error_reply(exc.status, exc.message, rid)
+            extra = exc.headers if isinstance(exc, RateLimited) else []
+            if limits:  # not served: the token reservation and listing slot go back
+                limits[0].finish(0)
+                if not any(name == b"x-ratelimit-limit" for name, _ in extra):
+                    extra = limits[0].headers() + extra
+            return error_reply(exc.status, exc.message, rid, extra)
         except Exception:  # the handler boundary: never a bare 500 page
+            if limits:
+                limits[0].finish(0)
             log.exception("unhandled error in request %s", request_id)
             return error_reply(500, f"Internal error. Retry with backoff; quote request id {request_id}.", rid)
 
-    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes) -> Reply:
+    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes,
+                      limits: list[Admission]) -> Reply:
         index = self._store.current()
         if index is None:
             raise MarketUnavailable("The gateway has not loaded its market snapshot yet. Retry in a moment.")
+        forwarded = headers.get(b"x-forwarded-for")
+        ip = client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
+        now = time.time()
+        guard_ip(self._ip_guard, ip, now)
         authorization = headers.get(b"authorization")
-        token = bearer_token(authorization.decode("latin-1") if authorization else None)
-        entry = authenticate(token, index, self._hash_secret, time.time())
+        try:
+            token = bearer_token(authorization.decode("latin-1") if authorization else None)
+            entry = authenticate(token, index, self._hash_secret, now)
+        except Unauthorized:
+            if self._ip_guard is not None:
+                self._ip_guard.charge(ip, now)
+            raise
+        adm = None
+        if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here
+            adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans)
+            await adm.admit()
+            limits.append(adm)
         body = await read_json_body(headers, receive, self._settings.max_body_bytes)
         chat = parse_chat(body)
         if chat.model not in index.models:
             raise NotFound(f"Model '{chat.model}' does not exist. GET /v1/models lists the available models.")
-        forwarded = headers.get(b"x-forwarded-for")
-        ip = client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
         check_access(entry, ip, chat.model)
+        if adm is not None:
+            await adm.reserve(len(body), chat.max_completion_tokens or chat.max_tokens,
+                              self._settings.limits_default_max_tokens)
         candidates = index.listings.get(chat.model)
         if not candidates:
             raise no_route(chat.model)
         listing = candidates[0]
+        if adm is not None and not await adm.take_listing(listing.listing):
+            raise all_capped(chat.model)
         if listing.listing.upstream_model != chat.model:
             body = rewrite_model(body, listing.listing.upstream_model)
         out = [(b"x-request-id", rid), (b"x-df-market-request-id", rid), *listing.market_headers]
+        if adm is None:
+            return await (self._relay_stream if chat.stream else self._relay_json)(listing, body, out)
+        out += adm.headers()
         if chat.stream:
-            return await self._relay_stream(listing, body, out)
-        return await self._relay_json(listing, body, out)
+            reply = await self._relay_stream(listing, body, out)
+            assert reply.stream is not None
+            reply.stream = adm.metered(reply.stream)
+            return reply
+        reply = await self._relay_json(listing, body, out)
+        adm.finish(usage_total(reply.body))
+        return reply
 
     def _upstream_headers(self, listing: ListingEntry) -> list[tuple[str, str]]:
         return [("authorization", listing.auth_header), ("content-type", "application/json")]

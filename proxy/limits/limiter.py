@@ -46,7 +46,7 @@ def account_limits(account: Account, plans: dict[str, Plan]) -> tuple[int | None
     return rpm, tpm
 
 
-def _retry_headers(wait: float) -> list[Header]:
+def retry_headers(wait: float) -> list[Header]:
     return [(b"retry-after", str(max(1, math.ceil(wait))).encode()),
             (b"retry-after-ms", str(max(1, math.ceil(wait * 1000))).encode())]
 
@@ -104,7 +104,7 @@ class Limiter:
             self.rejections["requests"] += 1
             raise RateLimited(
                 f"Rate limit reached for requests: {rpm} per {self._window()} for this account. "
-                f"Retry after {verdict:.1f}s.", verdict, self.headers(lease, None) + _retry_headers(verdict))
+                f"Retry after {verdict:.1f}s.", verdict, self.headers(lease, None) + retry_headers(verdict))
         return lease
 
     def check_tokens(self, account_id: str, tpm: int | None, rpm_lease: L.Lease | None) -> None:
@@ -136,7 +136,7 @@ class Limiter:
         raise RateLimited(
             f"Rate limit reached for tokens: {tpm} per {self._window()} for this account (the request's "
             f"reservation is its prompt estimate + max_tokens). Retry after {wait:.1f}s.",
-            wait, self.headers(rpm_lease, lease) + _retry_headers(wait))
+            wait, self.headers(rpm_lease, lease) + retry_headers(wait))
 
     def settle_tokens(self, lease: L.Lease | None, reserved: float, actual: int | None) -> None:
         """Correct a reservation with the usage the upstream reported (None: the reservation stands)."""

@@ -1,0 +1,74 @@
+"""One request's passage through the limits: what it took, and giving back what it did not use.
+
+The pipeline's steps, in order: `guard_ip` (before hashing the key), `admit` (RPM, before the
+body is read; refuses at once if the token bucket is empty), `reserve` (TPM, from the body's
+estimate), `take_listing` (seller caps), then `finish` with the real usage when the relay
+ends (`metered` does it for streams). Any error after `reserve` calls `finish(0)`: an
+unserved request gives its tokens back (its request token stays spent, as at OpenAI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from proxy.errors import RateLimited
+from proxy.limits import lease as L
+from proxy.limits import slots as S
+from proxy.limits.ipguard import IpGuard
+from proxy.limits.limiter import Header, Limiter, account_limits, retry_headers
+from proxy.limits.tokens import UsageTail, reservation
+from wire.snapshot import Account, Listing, Plan
+
+
+def guard_ip(guard: IpGuard | None, ip: str, now: float) -> None:
+    """429 for an IP that failed authentication too often (its key is not even looked at)."""
+    if guard is not None and (wait := guard.retry_after(ip, now)) > 0:
+        raise RateLimited(f"Too many requests with invalid API keys from {ip}. Retry after {wait:.1f}s with a "
+                          "valid key (Authorization: Bearer sk-df-…).", wait, retry_headers(wait))
+
+
+class Admission:
+    __slots__ = ("limiter", "account_id", "rpm", "tpm", "rpm_lease", "tpm_lease", "reserved", "hold")
+
+    def __init__(self, limiter: Limiter, account: Account, plans: dict[str, Plan]) -> None:
+        self.limiter = limiter
+        self.account_id = account.id
+        self.rpm, self.tpm = account_limits(account, plans)
+        self.rpm_lease: L.Lease | None = None
+        self.tpm_lease: L.Lease | None = None
+        self.reserved = 0.0
+        self.hold: S.Slots | bool = True
+
+    async def admit(self) -> None:
+        self.rpm_lease = await self.limiter.admit_request(self.account_id, self.rpm)
+        self.limiter.check_tokens(self.account_id, self.tpm, self.rpm_lease)
+
+    async def reserve(self, body_len: int, max_tokens: int | None, default_max_tokens: int) -> None:
+        cost = reservation(body_len, max_tokens, default_max_tokens)
+        self.tpm_lease, self.reserved = await self.limiter.reserve_tokens(
+            self.account_id, self.tpm, cost, self.rpm_lease)
+
+    async def take_listing(self, listing: Listing) -> bool:
+        self.hold = await self.limiter.acquire_listing(listing)
+        return self.hold is not False
+
+    def headers(self) -> list[Header]:
+        return self.limiter.headers(self.rpm_lease, self.tpm_lease)
+
+    def finish(self, used_tokens: int | None) -> None:
+        """Settle the token reservation with real usage (None: it stands) and free the listing slot."""
+        self.limiter.settle_tokens(self.tpm_lease, self.reserved, used_tokens)
+        self.tpm_lease = None
+        self.limiter.release_listing(self.hold)
+        self.hold = True
+
+    async def metered(self, chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+        """The relayed stream, unchanged; its last `usage` settles the reservation at the end."""
+        tail = UsageTail()
+        try:
+            async for chunk in chunks:
+                tail.feed(chunk)
+                yield chunk
+        finally:
+            self.finish(tail.usage())
+            await chunks.aclose()
