@@ -114,14 +114,12 @@ class ChatPipeline:
         forwarded = headers.get(b"x-forwarded-for")
         ip = client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
         now = time.time()
-        guard_ip(self._ip_guard, ip, now)
         authorization = headers.get(b"authorization")
         try:
             token = bearer_token(authorization.decode("latin-1") if authorization else None)
             entry = authenticate(token, index, self._hash_secret, now)
-        except Unauthorized:
-            if self._ip_guard is not None:
-                self._ip_guard.charge(ip, now)
+        except Unauthorized:  # a 401 flood from one IP turns into cheap 429s; valid keys there still work
+            guard_ip(self._ip_guard, ip, now)
             raise
         adm = None
         if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here

@@ -1,6 +1,6 @@
 """One request's passage through the limits: what it took, and giving back what it did not use.
 
-The pipeline's steps, in order: `guard_ip` (before hashing the key), `admit` (RPM, before the
+The pipeline's steps, in order: `guard_ip` (on a failed key), `admit` (RPM, before the
 body is read; refuses at once if the token bucket is empty), `reserve` (TPM, from the body's
 estimate), `take_listing` (seller caps), then `finish` with the real usage when the relay
 ends (`metered` does it for streams). Any error after `reserve` calls `finish(0)`: an
@@ -21,27 +21,33 @@ from wire.snapshot import Account, Listing, Plan
 
 
 def guard_ip(guard: IpGuard | None, ip: str, now: float) -> None:
-    """429 for an IP that failed authentication too often (its key is not even looked at)."""
-    if guard is not None and (wait := guard.retry_after(ip, now)) > 0:
+    """After a failed authentication: count it against the IP, and answer 429 instead of 401
+    once the IP failed too often (valid keys from the same IP are not affected)."""
+    if guard is None:
+        return
+    if (wait := guard.retry_after(ip, now)) <= 0:
+        guard.charge(ip, now)
+    else:
         raise RateLimited(f"Too many requests with invalid API keys from {ip}. Retry after {wait:.1f}s with a "
                           "valid key (Authorization: Bearer sk-df-…).", wait, retry_headers(wait))
 
 
 class Admission:
-    __slots__ = ("limiter", "account_id", "rpm", "tpm", "rpm_lease", "tpm_lease", "reserved", "hold")
+    __slots__ = ("limiter", "account_id", "rpm", "tpm", "rpm_lease", "tpm_lease", "tpm_view", "reserved", "hold")
 
     def __init__(self, limiter: Limiter, account: Account, plans: dict[str, Plan]) -> None:
         self.limiter = limiter
         self.account_id = account.id
         self.rpm, self.tpm = account_limits(account, plans)
         self.rpm_lease: L.Lease | None = None
-        self.tpm_lease: L.Lease | None = None
+        self.tpm_lease: L.Lease | None = None  # holds a reservation until `finish`
+        self.tpm_view: L.Lease | None = None  # the token bucket, for headers
         self.reserved = 0.0
         self.hold: S.Slots | bool = True
 
     async def admit(self) -> None:
         self.rpm_lease = await self.limiter.admit_request(self.account_id, self.rpm)
-        self.limiter.check_tokens(self.account_id, self.tpm, self.rpm_lease)
+        self.tpm_view = self.limiter.check_tokens(self.account_id, self.tpm, self.rpm_lease)
 
     async def reserve(self, body_len: int, max_tokens: int | None, default_max_tokens: int) -> None:
         cost = reservation(body_len, max_tokens, default_max_tokens)
@@ -53,7 +59,7 @@ class Admission:
         return self.hold is not False
 
     def headers(self) -> list[Header]:
-        return self.limiter.headers(self.rpm_lease, self.tpm_lease)
+        return self.limiter.headers(self.rpm_lease, self.tpm_view)
 
     def finish(self, used_tokens: int | None) -> None:
         """Settle the token reservation with real usage (None: it stands) and free the listing slot."""

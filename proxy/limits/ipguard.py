@@ -1,8 +1,9 @@
 """Per-IP limit on unauthenticated traffic (pure; local to this worker).
 
-Every failed authentication charges the caller's IP one token; an IP whose bucket is
-empty is refused (429) before its key is even hashed, so a 401 flood costs a dict lookup.
-Valid keys never touch it. At most `max_ips` buckets are kept (oldest dropped first).
+Every failed authentication charges the caller's IP one token; once its bucket is empty the
+IP's failures are answered 429 with Retry-After instead of 401 (the flood is told to back off
+and costs a hash and a dict lookup). Valid keys never touch it, from any IP.
+At most `max_ips` buckets are kept (oldest dropped first).
 """
 
 from __future__ import annotations

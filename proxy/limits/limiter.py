@@ -107,15 +107,16 @@ class Limiter:
                 f"Retry after {verdict:.1f}s.", verdict, self.headers(lease, None) + retry_headers(verdict))
         return lease
 
-    def check_tokens(self, account_id: str, tpm: int | None, rpm_lease: L.Lease | None) -> None:
+    def check_tokens(self, account_id: str, tpm: int | None, rpm_lease: L.Lease | None) -> L.Lease | None:
         """Before the body is read: refuse at once if the token bucket is known to be empty."""
         if tpm is None:
-            return
+            return None
         now = self._clock()
         lease = self._lease(f"a:{account_id}:t", tpm, now)
         if (lease.synced or lease.local is not None) and L.remaining(lease, now) < 1:
             wait = max(reset_s(L.remaining(lease, now), 1.0, lease.rate / self._share(lease)), 0.001)
             self._refuse_tokens(tpm, wait, rpm_lease, lease)
+        return lease
 
     async def reserve_tokens(self, account_id: str, tpm: int | None, cost: int,
                              rpm_lease: L.Lease | None) -> tuple[L.Lease | None, float]:
@@ -228,8 +229,6 @@ class Limiter:
         now = self._clock()
         ops: list[Op] = []
         for key, lease in list(self._leases.items()):
-            if lease.local is not None and not self.degraded:
-                L.recover(lease)  # a lease that timed out alone while Redis was up
             want = L.want(lease, now)
             if want > 0 or lease.pending != 0 or (lease.demand and not lease.synced) \
                     or (now - lease.last_used < 2.0 and now - lease.global_at > 0.5):
@@ -255,6 +254,13 @@ class Limiter:
             else:
                 S.granted(op.target, int(got), int(level))
         self.round_done()
+
+    def recover_strays(self) -> None:
+        """After a successful round: leases that timed out alone go back to Redis (their use charged)."""
+        if not self.degraded:
+            for lease in self._leases.values():
+                if lease.local is not None:
+                    L.recover(lease)
 
     def round_done(self) -> None:
         done, self._round = self._round, asyncio.Event()

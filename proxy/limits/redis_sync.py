@@ -84,6 +84,7 @@ class RedisLimitSync:
             log.warning("redis reachable again: rate limits resync (leaving degraded mode)")
             limiter.set_degraded(False)
         limiter.apply(ops, values[1:], int(values[0]))
+        limiter.recover_strays()
         self.rounds += 1
         return True
 
