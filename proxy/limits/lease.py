@@ -95,7 +95,7 @@ def want(lease: Lease, now: float) -> float:
         lease.pending += lease.allowance
         lease.allowance = 0.0
         return 0.0
-    wanted = lease.demand + lease.predicted - lease.allowance
+    wanted = lease.demand + 2 * lease.predicted - lease.allowance  # headroom: a round of growth
     if not lease.synced and wanted <= 0:
         wanted = 0.0  # a first sync just reads the global level
     return min(max(wanted, 0.0), lease.capacity)
