@@ -7,6 +7,7 @@ the snapshot publisher loop and the console mail sender.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from control_plane.db.pool import create_pool
 from control_plane.db.snapshot_rows import fetch_snapshot_rows
 from control_plane.http.boundary import bind, not_found, plain
 from control_plane.http.context import Services, json_response
+from control_plane.http.ip_limit import IpLimiter
 from control_plane.http.openapi import openapi_document
 from control_plane.http.routes import api_routes
 from control_plane.mailer import ConsoleMailSender
@@ -75,6 +77,9 @@ def create_app(settings: Settings) -> Application:
             hash_secret=derive_hash_secret(settings.secret_key),
             jwt_key=derive_jwt_key(settings.secret_key),
             wake_mailer=mailer.wake,
+            ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
+                                 "signup": settings.signup_per_ip_per_min}, settings.redis_timeout_s),
+            trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
 

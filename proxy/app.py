@@ -16,8 +16,11 @@ from blacksheep import Application, Content, Request, Response
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.endpoints import ENDPOINTS
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
+from proxy.limits.ipguard import IpGuard
+from proxy.limits.limiter import Limiter
+from proxy.limits.redis_sync import RedisLimitSync
 from proxy.metrics import Metrics
-from proxy.pipeline import ChatPipeline, new_request_id
+from proxy.pipeline import ChatPipeline, new_request_id, no_caps
 from proxy.responses import error_response
 from proxy.routing.stats import StatsBook
 from proxy.settings import ProxySettings
@@ -43,6 +46,25 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
     if settings.snapshot_file:
         return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s)
     return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
+
+
+def make_limits(settings: ProxySettings) -> tuple[Limiter | None, RedisLimitSync | None]:
+    """The limiter (None with DF_LIMITS=0) and, when Redis is configured, its background sync."""
+    if not settings.limits_enabled:
+        return None, None
+    limiter = Limiter(settings.limits_window_s, settings.limits_wait_s, settings.limits_min_replicas,
+                      standalone=not settings.limits_redis_url)
+    if not settings.limits_redis_url:
+        return limiter, None
+    return limiter, RedisLimitSync(settings.limits_redis_url, settings.redis_prefix, limiter,
+                                   settings.limits_sync_s, settings.limits_redis_timeout_s)
+
+
+def limits_status(limiter: Limiter | None) -> dict[str, object]:
+    if limiter is None:
+        return {"mode": "off"}
+    mode = "standalone" if limiter.standalone else "degraded" if limiter.degraded else "redis"
+    return {"mode": mode, "replicas": limiter.replicas}
 
 
 class HotPath:
@@ -71,12 +93,16 @@ def create_app(settings: ProxySettings) -> HotPath:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Application(show_error_details=False)
     store = SnapshotStore()
-    metrics = Metrics(store)
+    limiter, limit_sync = make_limits(settings)
+    metrics = Metrics(store, limiter, limit_sync)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
     book = StatsBook(consecutive=settings.eject_consecutive, base_eject_s=settings.eject_base_s,
                      max_eject_s=settings.eject_max_s)
-    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), book=book)
+    ip_guard = IpGuard(settings.unauth_ip_per_min) if settings.limits_enabled else None
+    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), book=book,
+                        limiter=limiter, ip_guard=ip_guard,
+                        capped=limiter.capped_listings if limiter is not None else no_caps)
     metrics.attach_routing(book, chat.budget)
     tasks: list[asyncio.Task[None]] = []
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
@@ -101,6 +127,7 @@ def create_app(settings: ProxySettings) -> HotPath:
             "source_reachable": store.stale_since is None,
             "stale_since": store.stale_since,
             "counts": index.counts if index else {},
+            "limits": limits_status(limiter),
         }
         return Response(200 if ready else 503, [(b"x-request-id", new_request_id().encode())],
                         Content(_JSON, orjson.dumps(status)))
@@ -140,6 +167,8 @@ def create_app(settings: ProxySettings) -> HotPath:
         if settings.redis_url:
             reporter = StatsReporter(settings.redis_url, settings.redis_prefix, book, settings.stats_report_s)
             tasks.append(asyncio.create_task(_guard("stats reporter", reporter.run)))  # noqa: TID251
+        if limit_sync is not None:
+            tasks.append(asyncio.create_task(_guard("limit sync", limit_sync.run)))  # noqa: TID251
 
     async def on_stop(application: Application) -> None:
         for task in tasks:

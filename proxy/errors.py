@@ -7,8 +7,11 @@
     ├── Unauthorized (401)            missing, malformed, unknown, expired, revoked key
     ├── Forbidden (403)               IP lists, model allowlist, suspended account
     ├── NotFound (404)                unknown model or path
+    ├── RateLimited (429)             a buyer limit (requests, tokens, per-IP) or every listing's seller cap
+    ├── RateLimited (429)             a buyer limit or every eligible listing's seller cap
     ├── MarketUnavailable (503)       no snapshot yet, or no eligible listing
     └── UpstreamError (502)           connect/first-byte/idle timeouts, upstream 5xx/429
+        └── ListingBusy               a listing at its seller cap (skipped, never answered)
 
 Every error carries a message that names what was wrong and how to fix it.
 """
@@ -62,3 +65,22 @@ class UpstreamError(GatewayError):
     def __init__(self, message: str, kind: str = "other") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class ListingBusy(UpstreamError):
+    """The chosen listing reached its seller's cap between ranking and the attempt: try the next one,
+    and hold nothing against this one (it did not fail)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "capped")
+
+
+class RateLimited(GatewayError):
+    """429: a limit is spent. `retry_after_s` is honest: a retry after it can succeed."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: float, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = headers or []

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from proxy.errors import UpstreamError, UpstreamRejected
+from proxy.errors import ListingBusy, UpstreamError, UpstreamRejected
 from proxy.routing.budget import RetryBudget
 from proxy.routing.policy import Policy
 from proxy.routing.stats import StatsBook
@@ -36,7 +36,7 @@ T = TypeVar("T")
 @dataclass(slots=True)
 class Attempt:
     listing_id: str
-    outcome: str  # ok | failed | cancelled | rejected
+    outcome: str  # ok | failed | cancelled | rejected | capped
     error_kind: str = ""  # connect | timeout | 5xx | 429 | other
     ttft_ms: float = 0.0
 
@@ -92,7 +92,7 @@ class MarketRun(Generic[T]):
                 return entry, await self._one(entry)
             except UpstreamError as exc:
                 last = exc
-                if exc.kind not in self._policy.fallback_on:
+                if exc.kind not in self._policy.fallback_on and not isinstance(exc, ListingBusy):
                     raise
         assert last is not None
         if len(self.attempts) > 1:
@@ -114,6 +114,9 @@ class MarketRun(Generic[T]):
                                 f"(listing {entry.id} of '{entry.provider}' was last). Retry later.", "timeout")
             self._failed(entry, exc)
             raise exc from None
+        except ListingBusy:
+            self.attempts.append(Attempt(entry.id, "capped"))
+            raise
         except UpstreamError as exc:
             self._failed(entry, exc)
             raise

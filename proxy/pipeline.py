@@ -23,8 +23,24 @@ from dataclasses import dataclass, replace
 from proxy.auth import api_key, authenticate, bearer_token, check_access, client_ip
 from proxy.edge import Headers, Receive, read_json_body
 from proxy.endpoints import CAPABILITY_NAMES, CHAT, Endpoint, eligible
-from proxy.errors import BadRequest, BodyTooLarge, Forbidden, GatewayError, MarketUnavailable, NotFound, UpstreamError
+from proxy.errors import (
+    BadRequest,
+    BodyTooLarge,
+    Forbidden,
+    GatewayError,
+    ListingBusy,
+    MarketUnavailable,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    UpstreamError,
+)
 from proxy.exchange import Exchange, prepare, streams
+from proxy.limits.admission import Admission, guard_ip
+from proxy.limits.ipguard import IpGuard
+from proxy.limits.limiter import Limiter, retry_headers
+from proxy.limits.slots import Slots
+from proxy.limits.tokens import usage_total
 from proxy.market import MarketRun
 from proxy.reply import Reply, anthropic_error_reply, error_reply
 from proxy.routing.budget import RetryBudget
@@ -82,6 +98,16 @@ def terms_required() -> Forbidden:
     )
 
 
+def all_capped(model: str) -> RateLimited:
+    return RateLimited(f"Every listing for '{model}' is at its seller's capacity (requests per minute or "
+                       "concurrent requests). Retry after 1s.", 1.0, retry_headers(1.0))
+
+
+def requested_output(view: object) -> int | None:
+    """The completion budget a request asks for (chat: max_completion_tokens/max_tokens)."""
+    return getattr(view, "max_completion_tokens", None) or getattr(view, "max_tokens", None)
+
+
 def check_capability(index: RoutingIndex, model: str, endpoint: Endpoint) -> None:
     """404 for an unknown model; 400 when the model cannot serve this endpoint at all."""
     found = index.models.get(model)
@@ -126,8 +152,11 @@ class ChatPipeline:
 
     def __init__(self, settings: ProxySettings, store: SnapshotStore, upstream: UpstreamClient,
                  trusted: tuple[Network, ...], book: StatsBook | None = None,
-                 budget: RetryBudget | None = None, capped: Callable[[], frozenset[str]] = no_caps) -> None:
+                 budget: RetryBudget | None = None, capped: Callable[[], frozenset[str]] = no_caps,
+                 limiter: Limiter | None = None, ip_guard: IpGuard | None = None) -> None:
         self._settings = settings
+        self._limiter = limiter
+        self._ip_guard = ip_guard
         self._store = store
         self._upstream = upstream
         self._hash_secret = derive_hash_secret(settings.secret_key)
@@ -143,46 +172,91 @@ class ChatPipeline:
         request_id = new_request_id()
         rid = request_id.encode()
         errors = anthropic_error_reply if endpoint.dialect == "anthropic" else error_reply
+        limits: list[Admission] = []  # set once the key is known: errors after it carry the rate headers
         try:
-            return await self._handle(headers, peer, receive, rid, endpoint)
+            return await self._handle(headers, peer, receive, rid, endpoint, limits)
         except GatewayError as exc:
-            return errors(exc.status, exc.message, rid)
+            extra = exc.headers if isinstance(exc, RateLimited) else []
+            if limits:  # not served: the token reservation and listing place go back
+                limits[0].finish(0)
+                if not any(name == b"x-ratelimit-limit" for name, _ in extra):
+                    extra = limits[0].headers() + extra
+            return errors(exc.status, exc.message, rid, extra)
         except Exception:  # the handler boundary: never a bare 500 page
+            if limits:
+                limits[0].finish(0)
             log.exception("unhandled error in request %s", request_id)
             return errors(500, f"Internal error. Retry with backoff; quote request id {request_id}.", rid)
 
-    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint) -> Reply:
+    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
+                      limits: list[Admission]) -> Reply:
         index = self._store.current()
         if index is None:
             raise MarketUnavailable("The gateway has not loaded its market snapshot yet. Retry in a moment.")
+        now = time.time()
         authorization = headers.get(b"authorization")
-        if endpoint.dialect == "anthropic":
-            token = api_key(headers.get(b"x-api-key"), authorization)
-        else:
-            token = bearer_token(authorization.decode("latin-1") if authorization else None)
-        entry = authenticate(token, index, self._hash_secret, time.time())
+        try:
+            if endpoint.dialect == "anthropic":
+                token = api_key(headers.get(b"x-api-key"), authorization)
+            else:
+                token = bearer_token(authorization.decode("latin-1") if authorization else None)
+            entry = authenticate(token, index, self._hash_secret, now)
+        except Unauthorized:  # a 401 flood from one IP turns into cheap 429s; valid keys there still work
+            guard_ip(self._ip_guard, self._client_ip(headers, peer), now)
+            raise
+        adm = None
+        if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here
+            adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans)
+            await adm.admit()
+            limits.append(adm)
         route_headers = parse_route_headers(headers)
         if endpoint.parse is None:
-            return await self._upload(headers, peer, receive, rid, endpoint, index, entry, route_headers)
+            return await self._upload(headers, peer, receive, rid, endpoint, index, entry, route_headers, adm)
         body = await read_json_body(headers, receive, self._settings.max_body_bytes)
         view = endpoint.parse(body)
         plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
         out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
+        if adm is not None:
+            await adm.reserve(len(body), requested_output(view), self._settings.limits_default_max_tokens)
+            out_extra += adm.headers()
 
         def exchange_for(listing: ListingEntry) -> Exchange:
             return prepare(endpoint, view, body, listing, headers)
 
-        if streams(endpoint, view):
-            return await self._stream(plan, exchange_for, rid, out_extra)
-        return await self._json(plan, exchange_for, rid, out_extra)
+        try:
+            if streams(endpoint, view):
+                reply = await self._stream(plan, exchange_for, rid, out_extra, adm)
+                if adm is not None and reply.stream is not None:
+                    reply.stream = adm.metered(reply.stream)
+                return reply
+            reply = await self._json(plan, exchange_for, rid, out_extra, adm)
+        except UpstreamError as exc:
+            if isinstance(exc, ListingBusy) or exc.kind == "capped":
+                raise all_capped(view.model) from None
+            raise
+        if adm is not None:
+            adm.finish(usage_total(reply.body))
+        return reply
+
+    def _client_ip(self, headers: Headers, peer: str) -> str:
+        forwarded = headers.get(b"x-forwarded-for")
+        return client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
+
+    @staticmethod
+    async def _take(adm: Admission | None, listing: ListingEntry) -> Slots | bool:
+        """A place under the listing's seller caps, or ListingBusy (the attempt moves on)."""
+        if adm is None:
+            return True
+        hold = await adm.take_listing(listing.listing)
+        if hold is False:
+            raise ListingBusy(f"Listing {listing.id} is at its seller's capacity.")
+        return hold
 
     def _plan(self, index: RoutingIndex, entry: KeyEntry, model: str, endpoint: Endpoint, headers: Headers,
               peer: str, route_headers: RouteHeaders) -> Plan:
         """Model, access and terms checks, then the ranked candidates under the key's policy."""
         check_capability(index, model, endpoint)
-        forwarded = headers.get(b"x-forwarded-for")
-        ip = client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
-        check_access(entry, ip, model)
+        check_access(entry, self._client_ip(headers, peer), model)
         account = index.accounts.get(entry.key.account_id)
         if account is None or not account.trading_terms_accepted:
             raise terms_required()
@@ -218,14 +292,22 @@ class ChatPipeline:
                 (b"x-df-market-attempts", str(attempts).encode()), *extra]
 
     async def _json(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
-                    extra: Out) -> Reply:
+                    extra: Out, adm: Admission | None) -> Reply:
         async def go(listing: ListingEntry) -> tuple[int, bytes, str, Exchange]:
             provider = listing.provider
             exchange = exchange_for(listing)
-            status, data, content_type = await self._upstream.post_json(
-                exchange.url, exchange.headers, exchange.body, provider)
-            if status >= 300:
-                raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
+            hold = await self._take(adm, listing)
+            try:
+                status, data, content_type = await self._upstream.post_json(
+                    exchange.url, exchange.headers, exchange.body, provider)
+                if status >= 300:
+                    raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
+            except BaseException:
+                if adm is not None:
+                    adm.drop_listing(hold)
+                raise
+            if adm is not None:
+                adm.keep_listing(hold)
             return status, data, content_type, exchange
 
         run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json)
@@ -236,11 +318,17 @@ class ChatPipeline:
                      headers=self._out(listing, len(run.attempts), rid, extra))
 
     async def _stream(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
-                      extra: Out) -> Reply:
+                      extra: Out, adm: Admission | None) -> Reply:
         async def go(listing: ListingEntry) -> _Opened:
             provider = listing.provider
             exchange = exchange_for(listing)
-            stream = await self._upstream.open_stream(exchange.url, exchange.headers, exchange.body, provider)
+            hold = await self._take(adm, listing)
+            try:
+                stream = await self._upstream.open_stream(exchange.url, exchange.headers, exchange.body, provider)
+            except BaseException:
+                if adm is not None:
+                    adm.drop_listing(hold)
+                raise
             try:
                 if stream.status >= 300:
                     try:
@@ -253,7 +341,11 @@ class ChatPipeline:
                     raise UpstreamError(f"Upstream provider '{provider}' ended the stream before any data.", "5xx")
             except BaseException:
                 await stream.close()
+                if adm is not None:
+                    adm.drop_listing(hold)
                 raise
+            if adm is not None:
+                adm.keep_listing(hold)
             content_type = (stream.header("content-type") or "text/event-stream").encode()
             return _Opened(stream, first, content_type, exchange)
 
@@ -280,7 +372,8 @@ class ChatPipeline:
                      stream=relay_chunks(opened.stream, opened.first, on_end, exchange.stream_error))
 
     async def _upload(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
-                      index: RoutingIndex, entry: KeyEntry, route_headers: RouteHeaders) -> Reply:
+                      index: RoutingIndex, entry: KeyEntry, route_headers: RouteHeaders,
+                      adm: Admission | None) -> Reply:
         """A multipart upload (transcriptions): route on the form head, stream the rest upstream.
 
         The body is streamed once, so there is no fallback: the first ranked candidate serves it."""
@@ -288,6 +381,12 @@ class ChatPipeline:
         await upload.read_head()
         model = upload.head.fields["model"]
         listing = self._plan(index, entry, model, endpoint, headers, peer, route_headers).candidates[0]
+        if adm is not None:
+            await adm.reserve(0, None, self._settings.limits_default_max_tokens)
+            hold = await adm.take_listing(listing.listing)
+            if hold is False:
+                raise all_capped(model)
+            adm.keep_listing(hold)
         content_type = (headers.get(b"content-type") or b"").decode("latin-1")
         upstream_headers = [("authorization", listing.auth_header), ("content-type", content_type)]
         provider = listing.provider
@@ -302,4 +401,8 @@ class ChatPipeline:
             raise
         if status >= 300:
             raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
-        return Reply(status=200, content_type=ctype.encode(), body=data, headers=self._out(listing, 1, rid, []))
+        extra: Out = []
+        if adm is not None:
+            adm.finish(usage_total(data))
+            extra = adm.headers()
+        return Reply(status=200, content_type=ctype.encode(), body=data, headers=self._out(listing, 1, rid, extra))

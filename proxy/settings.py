@@ -33,6 +33,15 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     eject_max_s: float = 300.0
     eject_consecutive: int = 5  # consecutive failures that eject a listing
     stats_report_s: float = 5.0  # how often live listing stats go to Redis
+    limits_enabled: bool = True  # DF_LIMITS=0 turns buyer limits and seller caps off (benchmarks)
+    limits_redis_url: str = ""  # global limits through Redis; empty: local buckets only (one process)
+    limits_window_s: float = 60.0  # the "per minute" of RPM/TPM (shorter only in tests)
+    limits_sync_s: float = 0.02  # background lease round interval
+    limits_wait_s: float = 0.25  # longest a request waits for a lease before using its local share
+    limits_redis_timeout_s: float = 0.05  # one sync round trip
+    limits_min_replicas: int = 1  # replicas assumed at least, for the outage share limit / n
+    limits_default_max_tokens: int = 1024  # completion budget reserved when a request sets none
+    unauth_ip_per_min: int = 60  # failed authentications per IP per minute per worker before 429
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -93,4 +102,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         eject_max_s=_float(env, "DF_EJECT_MAX_S", 300.0),
         eject_consecutive=_int(env, "DF_EJECT_CONSECUTIVE", 5),
         stats_report_s=_float(env, "DF_STATS_REPORT_S", 5.0),
+        limits_enabled=env.get("DF_LIMITS", "1").strip().lower() not in ("0", "off", "false", "no"),
+        limits_redis_url=redis_url,
+        limits_window_s=_float(env, "DF_LIMITS_WINDOW_S", 60.0),
+        limits_sync_s=_float(env, "DF_LIMITS_SYNC_MS", 20.0) / 1000,
+        limits_wait_s=_float(env, "DF_LIMITS_WAIT_MS", 250.0) / 1000,
+        limits_redis_timeout_s=_float(env, "DF_LIMITS_REDIS_TIMEOUT_MS", 50.0) / 1000,
+        limits_min_replicas=_int(env, "DF_LIMITS_MIN_REPLICAS", 1),
+        limits_default_max_tokens=_int(env, "DF_LIMITS_DEFAULT_MAX_TOKENS", 1024),
+        unauth_ip_per_min=_int(env, "DF_UNAUTH_IP_PER_MIN", 60),
     )

@@ -12,7 +12,7 @@ import msgspec
 
 from proxy.routing.policy import Policy, profile_policy
 from wire.money import micros_to_usd
-from wire.snapshot import Account, Key, Listing, ListingStats, Model, Snapshot, check_consistent
+from wire.snapshot import Account, Key, Listing, ListingStats, Model, Plan, Snapshot, check_consistent
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -56,6 +56,7 @@ class RoutingIndex:
     counts: dict[str, int] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)  # routing profile id -> its policy
     stats: dict[str, ListingStats] = field(default_factory=dict)  # aggregated across proxies
+    plans: dict[str, Plan] = field(default_factory=dict)
 
 
 class _ModelPricing(msgspec.Struct):
@@ -166,6 +167,7 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         counts={"keys": len(snap.keys), "listings": len(snap.listings), "models": len(snap.models)},
         policies={p.id: profile_policy(p) for p in snap.profiles},
         stats={s.listing_id: s for s in snap.stats},
+        plans={p.name: p for p in snap.plans},
     )
 
 

@@ -89,7 +89,9 @@ class Market:
             listings=listings,
             keys=tuple(self.key_records.values()),
             accounts=(
-                Account(id=BUYER, plan="pro", trading_terms_accepted=True),
+                # limited (rate headers on every answer), but far above what the suite sends
+                Account(id=BUYER, plan="pro", trading_terms_accepted=True, rpm_limit=100_000,
+                        tpm_limit=1_000_000_000),
                 Account(id=SUSPENDED, plan="pro", status="suspended"),
                 Account(id=SELLER),
             ),
