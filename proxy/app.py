@@ -53,7 +53,7 @@ def make_limits(settings: ProxySettings) -> tuple[Limiter | None, RedisLimitSync
     if not settings.limits_enabled:
         return None, None
     limiter = Limiter(settings.limits_window_s, settings.limits_wait_s, settings.limits_min_replicas,
-                      standalone=not settings.limits_redis_url)
+                      standalone=not settings.limits_redis_url, burst_s=settings.limits_burst_s)
     if not settings.limits_redis_url:
         return limiter, None
     return limiter, RedisLimitSync(settings.limits_redis_url, settings.redis_prefix, limiter,

@@ -25,12 +25,13 @@ _IDLE_S = 1.0  # unused allowance older than this goes back to Redis
 
 
 class Lease:
-    __slots__ = ("capacity", "rate", "allowance", "pending", "demand", "used", "predicted", "global_tokens",
+    __slots__ = ("capacity", "rate", "limit", "allowance", "pending", "demand", "used", "predicted", "global_tokens",
                  "global_at", "synced", "last_used", "local", "degraded_used")
 
-    def __init__(self, capacity: float, rate: float) -> None:
+    def __init__(self, capacity: float, rate: float, limit: float | None = None) -> None:
         self.capacity = capacity
         self.rate = rate
+        self.limit = capacity if limit is None else limit  # the configured limit per window (headers)
         self.allowance = 0.0  # granted by Redis, not yet spent
         self.pending = 0.0  # to add to the Redis bucket at the next sync (< 0: a debt)
         self.demand = 0.0  # tokens waiting requests need

@@ -53,8 +53,9 @@ def retry_headers(wait: float) -> list[Header]:
 
 class Limiter:
     def __init__(self, window_s: float, wait_s: float, min_replicas: int, standalone: bool,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, burst_s: float | None = None) -> None:
         self.window_s = window_s
+        self.burst_s = window_s if burst_s is None else min(burst_s, window_s)
         self.wait_s = wait_s
         self.replicas = max(1, min_replicas)
         self.min_replicas = max(1, min_replicas)
@@ -69,10 +70,15 @@ class Limiter:
 
     # --- request side --------------------------------------------------------------------------------
 
-    def _lease(self, key: str, limit: int, now: float) -> L.Lease:
+    def _lease(self, key: str, limit: int, now: float, burst: bool = False) -> L.Lease:
+        """The lease of one limit. Request limits (`burst`) hold `burst_s` worth of the rate, so a
+        limit of L per window admits at most L·(burst_s + t)/window in any t seconds; token limits
+        hold a whole window (one request may reserve thousands of tokens at once)."""
         lease = self._leases.get(key)
-        if lease is None or lease.capacity != limit:
-            lease = self._leases[key] = L.Lease(float(limit), limit / self.window_s)
+        if lease is None or lease.limit != limit:
+            rate = limit / self.window_s
+            capacity = max(1.0, min(float(limit), rate * self.burst_s)) if burst else float(limit)
+            lease = self._leases[key] = L.Lease(capacity, rate, float(limit))
             if self.degraded:
                 L.degrade(lease, self.replicas, now)
         return lease
@@ -98,7 +104,7 @@ class Limiter:
         """Spend one request of the account's RPM, or raise RateLimited (429)."""
         if rpm is None:
             return None
-        lease = self._lease(f"a:{account_id}:r", rpm, self._clock())
+        lease = self._lease(f"a:{account_id}:r", rpm, self._clock(), burst=True)
         verdict = await self._decide(lease, 1.0)
         if verdict != L.ADMITTED:
             self.rejections["requests"] += 1
@@ -158,7 +164,7 @@ class Limiter:
             if lease is None:
                 continue
             left = L.remaining(lease, now)
-            out += [(b"x-ratelimit-limit" + suffix, b"%d" % lease.capacity),
+            out += [(b"x-ratelimit-limit" + suffix, b"%d" % lease.limit),
                     (b"x-ratelimit-remaining" + suffix, b"%d" % left),
                     (b"x-ratelimit-reset" + suffix, b"%d" % math.ceil(reset_s(left, lease.capacity, lease.rate)))]
         return out
@@ -167,7 +173,7 @@ class Limiter:
         """Take one request of the listing's seller caps. False: it is at a cap (skip it);
         True or a Slots to pass to `release_listing` when the relay ends."""
         if listing.rpm_limit is not None:
-            lease = self._lease(f"l:{listing.id}:r", listing.rpm_limit, self._clock())
+            lease = self._lease(f"l:{listing.id}:r", listing.rpm_limit, self._clock(), burst=True)
             if await self._decide(lease, 1.0) != L.ADMITTED:
                 self.rejections["listing_rpm"] += 1
                 return False

@@ -1,9 +1,9 @@
 """Rate limits across two proxy processes sharing one (private) Redis.
 
-The proxies run with DF_LIMITS_WINDOW_S=6, so "60 per minute" becomes 60 per 6 s (a burst of
-60, then 10/s): the same bucket ten times faster, to keep the suite quick. The bound under
-test: admitted in t seconds <= limit + limit * t / window (exact: every admission was granted
-by the Redis bucket first).
+The proxies run with DF_LIMITS_WINDOW_S=6 and DF_LIMITS_BURST_S=0.2, so "60 per minute with a
+2 s burst" becomes 60 per 6 s (a burst of 2, then 10/s): the same bucket ten times faster, to
+keep the suite quick. The bound under test: admitted in t seconds <= burst + limit * t / window
+(exact: every admission was granted by the Redis bucket first).
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ from wire.snapshot import Account, Listing, Model
 from .conftest import PROXY_ENV, chat_body
 
 WINDOW = 6.0
+BURST = 0.2  # the production 2 s of a 60 s window, scaled like the window
+
+
+def request_bound(limit: float, seconds: float) -> float:
+    """Requests a limit of `limit` per WINDOW admits in `seconds`: its burst plus its refill."""
+    return max(1.0, limit * BURST / WINDOW) + limit * seconds / WINDOW
 SELLER = "00000000-0000-4000-8000-00000000c001"
 ACCOUNTS = {"burst": 60, "sustained": 60, "headers": 1000, "caps": 100_000, "outage": 60, "tokens": 100_000}
 
@@ -74,7 +80,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory, fake: Server) -> Iterator[Pai
     redis = PrivateRedis(tmp)
     redis.start()
     env = {**PROXY_ENV, "DF_SNAPSHOT_FILE": str(market.path), "DF_REDIS_URL": redis.url,
-           "DF_REDIS_PREFIX": "lt:", "DF_LIMITS_WINDOW_S": str(WINDOW), "DF_UNAUTH_IP_PER_MIN": "5",
+           "DF_REDIS_PREFIX": "lt:", "DF_LIMITS_WINDOW_S": str(WINDOW), "DF_LIMITS_BURST_S": str(BURST),
+           "DF_UNAUTH_IP_PER_MIN": "5",
            "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "5"}
     try:
         with granian("proxy.asgi:app", log_dir=tmp, env=env, ready_path="/readyz") as a, \
@@ -102,12 +109,12 @@ def test_burst_across_two_proxies_admits_at_most_the_bucket(pair: Pair) -> None:
     elapsed = time.monotonic() - start
     ok = [r for r in replies if r.status_code == 200]
     limited = [r for r in replies if r.status_code == 429]
-    bound = 60 + 60 * elapsed / WINDOW
+    bound = request_bound(60, elapsed)
     print(f"\nburst: 300 requests over 2 proxies in {elapsed:.2f}s: {len(ok)} admitted (bound {bound:.1f}), "
           f"{len(limited)} limited; by proxy port: "
           f"{sorted({r.url.port: sum(1 for x in ok if x.url.port == r.url.port) for r in ok}.items())}")
     assert len(ok) + len(limited) == 300
-    assert 55 <= len(ok) <= bound
+    assert 2 <= len(ok) <= bound
     for r in limited:
         body = r.json()["error"]
         assert body["type"] == "rate_limit_exceeded" and body["code"] == 429
@@ -124,9 +131,9 @@ def test_sustained_hammering_holds_the_rate(pair: Pair) -> None:
     while time.monotonic() - start < 3.0:
         admitted += sum(r.status_code == 200 for r in asyncio.run(_fire(pair, key, 40)))
     elapsed = time.monotonic() - start
-    bound = 60 + 60 * elapsed / WINDOW
+    bound = request_bound(60, elapsed)
     print(f"\nsustained: {admitted} admitted in {elapsed:.2f}s across 2 proxies (bucket bound {bound:.1f})")
-    assert 60 <= admitted <= bound
+    assert bound * 0.5 <= admitted <= bound
 
 
 def test_rate_headers_on_success_and_errors(pair: Pair) -> None:
@@ -158,9 +165,10 @@ def test_token_reservations_are_refunded_by_real_usage(pair: Pair) -> None:
 
 
 def test_seller_rpm_cap_is_global(pair: Pair) -> None:
+    start = time.monotonic()
     replies = asyncio.run(_fire(pair, pair.market.keys["caps"], 12, model="test/capped-rpm"))
     statuses = sorted(r.status_code for r in replies)
-    assert statuses.count(200) <= 5 + 12 * 0 + 1 and statuses.count(200) >= 4, statuses
+    assert 1 <= statuses.count(200) <= request_bound(5, time.monotonic() - start), statuses
     capped = [r for r in replies if r.status_code == 429]
     assert capped and all("seller's capacity" in r.json()["error"]["message"] for r in capped)
 
@@ -198,7 +206,7 @@ def test_redis_stopped_then_restarted(pair: Pair) -> None:
     pair.redis.stop()
     start = time.monotonic()
     try:
-        replies = asyncio.run(_fire(pair, key, 40))
+        replies = asyncio.run(_fire(pair, key, 2))
         assert {r.status_code for r in replies} == {200}, [r.text for r in replies if r.status_code != 200][:3]
         _wait_mode(pair, "degraded")
         metrics = httpx.get(pair.a.url + "/metrics").text
@@ -206,8 +214,8 @@ def test_redis_stopped_then_restarted(pair: Pair) -> None:
             line for line in metrics.splitlines() if line.startswith("gateway_ratelimit_degraded")][0].endswith(" 1")
         degraded = asyncio.run(_fire(pair, key, 200))
         elapsed = time.monotonic() - start
-        admitted = 40 + sum(r.status_code == 200 for r in degraded)
-        bound = 60 + 60 * elapsed / WINDOW  # two local shares of 30, each refilling at 5/s
+        admitted = 2 + sum(r.status_code == 200 for r in degraded)
+        bound = request_bound(60, elapsed)  # two local shares of the bucket, each refilling at 5/s
         print(f"\noutage: {admitted} of 240 admitted in {elapsed:.2f}s with Redis down (bound {bound:.0f})")
         assert admitted <= bound and {r.status_code for r in degraded} == {200, 429}
     finally:
