@@ -81,7 +81,7 @@ def every_worker(stack: Stack, key: str, expected: int, model: str = "deepseek/d
 def account(http: httpx.Client, stack: Stack) -> dict[str, str]:
     email, password = f"e2e-{secrets.token_hex(4)}@example.com", "pw-" + secrets.token_hex(8)
     created = http.post("/api/admin/accounts", headers={"Authorization": f"Bearer {stack.admin}"}, json={
-        "email": email, "password": password, "verified": True, "plan": "pro", "credit_cents": 500,
+        "email": email, "password": password, "verified": True, "plan": "enterprise", "credit_cents": 500,
         "trading_terms_accepted": True})
     assert created.status_code == 201, created.text
     token = http.post("/api/auth/login", json={"email": email, "password": password}).json()["token"]
