@@ -8,6 +8,7 @@ bench/RESULTS.md); the waits below only bound a hang.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,6 +20,7 @@ import pytest
 
 from tests.support import pg, redisdb
 from tests.support.procs import Server, granian
+from wire.snapshot import ListingStats
 
 SECRETS: list[str] = ["sk-upstream-e2e"]  # every secret this module handles; none may reach a log line
 CHAT = {"model": "deepseek/deepseek-chat", "messages": [{"role": "user", "content": "Hello"}]}
@@ -30,6 +32,8 @@ class Stack:
     control: Server
     fake: Server
     admin: str
+    redis_url: str
+    prefix: str
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +56,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_db: str, redis_url: str,
     logs = tmp_path_factory.mktemp("e2e")
     admin = "admin-" + secrets.token_hex(12)
     common = {"DF_SECRET_KEY": secrets.token_urlsafe(32), "DF_REDIS_URL": redis_url, "DF_REDIS_PREFIX": e2e_prefix}
-    control_env = {**common, "DF_DATABASE_URL": e2e_db, "DF_ADMIN_TOKEN": admin, "DF_ALLOW_PRIVATE_UPSTREAMS": "1"}
+    control_env = {**common, "DF_DATABASE_URL": e2e_db, "DF_ADMIN_TOKEN": admin, "DF_ALLOW_PRIVATE_UPSTREAMS": "1",
+                   "DF_SNAPSHOT_RESYNC_S": "0.5"}  # live stats reach a snapshot quickly in this test
     with granian("control_plane.asgi:app", log_dir=logs, env=control_env) as control, \
             granian("fake_provider.asgi:app", log_dir=logs, env={"DF_FAKE_API_KEY": "sk-upstream-e2e"}) as fake, \
             granian("proxy.asgi:app", log_dir=logs, workers=2, ready_path="/healthz",
-                    env={**common, "DF_CONTROL_PLANE_URL": control.url, "DF_SNAPSHOT_POLL_S": "1"}) as proxy:
-        yield Stack(proxy=proxy, control=control, fake=fake, admin=admin)
+                    env={**common, "DF_CONTROL_PLANE_URL": control.url, "DF_SNAPSHOT_POLL_S": "1",
+                         "DF_STATS_REPORT_S": "0.2"}) as proxy:
+        yield Stack(proxy=proxy, control=control, fake=fake, admin=admin, redis_url=redis_url, prefix=e2e_prefix)
 
 
 def until(predicate: Callable[[], bool], limit_s: float = 10.0) -> float:
@@ -144,3 +150,32 @@ def test_key_life_cycle_reaches_every_proxy_worker(stack: Stack) -> None:
     print(f"\npropagation to every proxy worker: created->accepted {accepted * 1000:.0f} ms, "
           f"ip_whitelist->403 {ip_listed * 1000:.0f} ms, suspended->403 {suspended * 1000:.0f} ms, "
           f"deleted->401 {deleted * 1000:.0f} ms")
+
+
+def test_live_listing_stats_flow_from_proxies_into_the_snapshot(stack: Stack) -> None:
+    """Proxies report per-listing figures to Redis; the control plane ships them in the next
+    snapshot, so a new proxy ranks with them from its first request."""
+    with httpx.Client(base_url=stack.proxy.url, timeout=10) as http:
+        seller = account(http, stack)
+        pool = http.post("/v1/pool/keys", headers=seller, json={
+            "provider": "fake", "base_url": stack.fake.url + "/k/ttft_ms=30/v1", "api_key": "sk-upstream-e2e",
+            "api_format": "openai", "name": "stats"}).json()
+        listing = http.post("/v1/market/listings", headers=seller, json={
+            "pool_key_id": pool["id"], "model": "qwen/qwen3-30b-a3b", "ask_input": "0.10", "ask_output": "0.20"}).json()
+        key = http.post("/api/keys", headers=account(http, stack), json={"name": "stats"}).json()["key"]
+        SECRETS.append(key)
+    until(lambda: every_worker(stack, key, 200, model="qwen/qwen3-30b-a3b"))
+    for _ in range(10):
+        assert chat_status(stack, key, "qwen/qwen3-30b-a3b") == 200
+
+    async def shipped() -> ListingStats | None:
+        async with redisdb.connect(stack.redis_url) as redis:
+            snap = await redisdb.read_snapshot(redis, stack.prefix)
+        assert snap is not None
+        return next((s for s in snap.stats if s.listing_id == listing["id"]), None)
+
+    until(lambda: asyncio.run(shipped()) is not None, limit_s=15)
+    figures = asyncio.run(shipped())
+    assert figures is not None and figures.samples >= 10
+    assert figures.ttft_ms >= 30  # the seller's TTFT knob, as the proxies measured it
+    assert figures.error_rate == 0
