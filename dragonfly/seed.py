@@ -13,6 +13,13 @@ import httpx
 from dragonfly.catalog import CHAT_MODELS
 from wire.money import micros_to_usd
 
+# The catalog's embeddings, speech and transcription models (seeded by a control-plane migration),
+# with their catalog prices in micro-USD per unit of `price_unit` (token, character, audio second)
+MEDIA_MODELS = (
+    ("openai/text-embedding-3-small", 20_000, 0),
+    ("openai/tts-1", 15_000_000, 0),
+    ("openai/whisper-1", 100_000_000, 0),
+)
 SELLER_EMAIL = "demo-seller@dragonfly.local"
 BUYER_EMAIL = "demo-buyer@dragonfly.local"
 DEMO_PASSWORD = "demo-password-not-secret-1"  # local demo accounts only; printed nowhere else
@@ -58,13 +65,14 @@ def seed_demo(control_url: str, admin_token: str, fake_base_url: str, fake_key: 
                 "api_format": "openai", "name": "demo-fake-provider"}), "create pool key")
         listed = {item["model"] for item in _items(_check(http.get("/v1/market/listings", headers=seller),
                                                           "list listings"))}
-        for model in CHAT_MODELS:
-            if model.id in listed:
+        offers = [(m.id, m.input_price, m.output_price) for m in CHAT_MODELS] + list(MEDIA_MODELS)
+        for model_id, input_price, output_price in offers:
+            if model_id in listed:
                 continue
             _check(http.post("/v1/market/listings", headers=seller, json={
-                "pool_key_id": pool["id"], "model": model.id, "upstream_model": model.id.split("/", 1)[1],
-                "ask_input": micros_to_usd(model.input_price * 8 // 10),
-                "ask_output": micros_to_usd(model.output_price * 8 // 10)}), f"list {model.id}")
+                "pool_key_id": pool["id"], "model": model_id, "upstream_model": model_id.split("/", 1)[1],
+                "ask_input": micros_to_usd(input_price * 8 // 10),
+                "ask_output": micros_to_usd(output_price * 8 // 10)}), f"list {model_id}")
         buyer = {"Authorization": f"Bearer {_account(http, admin_token, BUYER_EMAIL, 1000)}"}
         if previous_key and key_works(previous_key):
             return previous_key

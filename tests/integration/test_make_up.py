@@ -62,6 +62,10 @@ def test_up_starts_everything_and_the_readme_snippets_work(tmp_path: Path, pg_se
                                                      stream_options={"include_usage": True}))
         assert chunks[-1].usage is not None
         assert {m.id for m in client.models.list()} >= {"deepseek/deepseek-chat", "moonshot/kimi-k2"}
+        vectors = client.embeddings.create(model="openai/text-embedding-3-small", input=["a", "b"])
+        assert len(vectors.data) == 2 and vectors.data[0].embedding
+        speech = client.audio.speech.create(model="openai/tts-1", input="Hello", voice="alloy")
+        assert speech.content[:4] == b"RIFF"  # the demo seller answers with a real WAV
         assert httpx.get(base + "/api/openapi.json").json()["openapi"].startswith("3.")
     finally:
         for c in clients:
