@@ -44,11 +44,12 @@ class Attempt:
 class MarketRun(Generic[T]):
     """One request's attempts. `go(entry)` performs one attempt; `discard` releases a loser."""
 
-    __slots__ = ("_book", "_budget", "_peers", "_policy", "_deadline", "_go", "_discard", "attempts", "_held")
+    __slots__ = ("_book", "_budget", "_peers", "_policy", "_deadline", "_go", "_discard", "attempts", "_held",
+                 "_attempt_bound", "_started")
 
     def __init__(self, book: StatsBook, budget: RetryBudget, peers: tuple[ListingEntry, ...], policy: Policy,
                  deadline_s: float, go: Callable[[ListingEntry], Awaitable[T]],
-                 discard: Callable[[T], Awaitable[None]]) -> None:
+                 discard: Callable[[T], Awaitable[None]], attempt_bound_s: float = float("inf")) -> None:
         self._book = book
         self._budget = budget
         self._peers = peers
@@ -58,6 +59,8 @@ class MarketRun(Generic[T]):
         self._discard = discard
         self.attempts: list[Attempt] = []
         self._held = 0
+        self._attempt_bound = attempt_bound_s  # longest one attempt can last by the upstream's own timeouts
+        self._started = 0
 
     async def run(self, candidates: tuple[ListingEntry, ...]) -> tuple[ListingEntry, T]:
         self._budget.start()
@@ -107,8 +110,12 @@ class MarketRun(Generic[T]):
         try:
             if remaining <= 0:
                 raise TimeoutError
-            async with asyncio.timeout(remaining):
-                result = await self._go(entry)
+            self._started += 1
+            if self._started == 1 and remaining >= self._attempt_bound:
+                result = await self._go(entry)  # the upstream's own timeouts end it before the deadline
+            else:
+                async with asyncio.timeout(remaining):
+                    result = await self._go(entry)
         except TimeoutError:
             exc = UpstreamError(f"No seller answered within the request's deadline "
                                 f"(listing {entry.id} of '{entry.provider}' was last). Retry later.", "timeout")

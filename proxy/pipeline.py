@@ -310,7 +310,8 @@ class ChatPipeline:
                 adm.keep_listing(hold)
             return status, data, content_type, exchange
 
-        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json)
+        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json,
+                        self._settings.first_byte_timeout_s)
         listing, (_, data, content_type, exchange) = await run.run(plan.candidates)
         if exchange.translate_json is not None:
             data, content_type = exchange.translate_json(data), "application/json"
@@ -349,7 +350,8 @@ class ChatPipeline:
             content_type = (stream.header("content-type") or "text/event-stream").encode()
             return _Opened(stream, first, content_type, exchange)
 
-        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _close_opened)
+        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _close_opened,
+                        self._settings.first_byte_timeout_s + self._settings.idle_timeout_s)
         listing, opened = await run.run(plan.candidates)
         headers = self._out(listing, len(run.attempts), rid, extra)
         book, lid, peers = self.book, listing.id, plan.peers

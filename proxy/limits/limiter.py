@@ -64,6 +64,9 @@ class Limiter:
         self.rejections: Counter[str] = Counter()
         self._clock = clock
         self._leases: dict[str, L.Lease] = {}
+        self._listing_leases: dict[str, L.Lease] = {}  # listing id -> its rpm lease (seller caps)
+        self._capped: frozenset[str] = frozenset()
+        self._capped_at = -1.0
         self._slots: dict[str, S.Slots] = {}
         self._wake = asyncio.Event()
         self._round = asyncio.Event()
@@ -79,6 +82,8 @@ class Limiter:
             rate = limit / self.window_s
             capacity = max(1.0, min(float(limit), rate * self.burst_s)) if burst else float(limit)
             lease = self._leases[key] = L.Lease(capacity, rate, float(limit))
+            if key.startswith("l:"):
+                self._listing_leases[key[2:-2]] = lease
             if self.degraded:
                 L.degrade(lease, self.replicas, now)
         return lease
@@ -211,14 +216,21 @@ class Limiter:
         return slots
 
     def capped_listings(self) -> frozenset[str]:
-        """Listing ids at a seller cap as far as this worker knows (routing skips them)."""
+        """Listing ids at a seller cap as far as this worker knows (routing skips them).
+
+        Looks only at listings with caps, and at most once per millisecond: the answer is a hint
+        for ranking; `acquire_listing` is the check that holds."""
         now = self._clock()
+        if now - self._capped_at < 0.001:
+            return self._capped
         out = {lid for lid, s in self._slots.items() if S.is_full(s)}
-        for key, lease in self._leases.items():
-            if key.startswith("l:") and lease.allowance < 1 and (lease.synced or lease.local is not None) \
-                    and L.remaining(lease, now) < 1:
-                out.add(key[2:-2])
-        return frozenset(out)
+        for lid, lease in self._listing_leases.items():
+            if lease.allowance < 1 and (lease.synced or lease.local is not None) and L.remaining(lease, now) < 1:
+                out.add(lid)
+        if out != self._capped:
+            self._capped = frozenset(out)
+        self._capped_at = now
+        return self._capped
 
     # --- sync side -----------------------------------------------------------------------------------
 
@@ -242,6 +254,8 @@ class Limiter:
                 lease.demand = 0.0
             elif now - lease.last_used > self.window_s and lease.allowance == 0:
                 del self._leases[key]
+                if key.startswith("l:"):
+                    self._listing_leases.pop(key[2:-2], None)
         for lid, slots in list(self._slots.items()):
             want_slots = S.want(slots, now)
             if want_slots != slots.held or slots.demand or not slots.synced:
