@@ -1,7 +1,8 @@
 """Composition root: builds every object from settings; starts and stops background tasks.
 
 Background tasks (created here only, cancelled on stop): the PostgreSQL change listener,
-the snapshot publisher loop and the console mail sender.
+the snapshot publisher loop, the console mail sender, the usage settlement consumer and the
+billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import coredis
 from blacksheep import Application, Content, Request, Response
 
 from control_plane.auth.tokens import derive_jwt_key
+from control_plane.billing.consumer import UsageConsumer
+from control_plane.billing.credit_state import CreditState
 from control_plane.crypto import SecretBox, data_key
 from control_plane.db.notify import listen_for_changes
 from control_plane.db.pool import create_pool
@@ -29,6 +32,7 @@ from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
+from wire.billing import pending_key
 from wire.keys import derive_hash_secret
 
 log = logging.getLogger("control_plane")
@@ -67,6 +71,13 @@ def create_app(settings: Settings) -> Application:
             )
         )
         mailer = ConsoleMailSender(pool)
+        credit_state = CreditState(redis, pool, settings.redis_prefix)
+        consumer = UsageConsumer(redis, pool, settings.redis_prefix)
+
+        async def pending_account(request_id: str) -> str | None:
+            raw = await redis.get(pending_key(settings.redis_prefix, request_id))
+            return raw.decode() if raw else None
+
         runtime.services = Services(
             settings=settings,
             pool=pool,
@@ -74,6 +85,8 @@ def create_app(settings: Settings) -> Application:
             hash_secret=derive_hash_secret(settings.secret_key),
             jwt_key=derive_jwt_key(settings.secret_key),
             wake_mailer=mailer.wake,
+            push_credit=credit_state.push,
+            pending_account=pending_account,
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
 
@@ -102,6 +115,8 @@ def create_app(settings: Settings) -> Application:
                 name="snapshot-listener",
             ),
             asyncio.create_task(mailer.run(), name="mail-sender"),  # noqa: TID251
+            asyncio.create_task(consumer.run(), name="usage-settlement"),  # noqa: TID251
+            asyncio.create_task(credit_state.run(), name="billing-state"),  # noqa: TID251
         ]
 
     async def on_stop(_: Application) -> None:

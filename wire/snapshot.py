@@ -87,6 +87,18 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     tpm_limit: int | None
 
 
+class FeeProfile(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The platform fee applied to a listing's trades, in basis points (1/100 of a percent).
+
+    The buyer pays ask x (1 + buyer_fee_bps/10000), the seller earns ask x (1 - seller_fee_bps/10000);
+    `wire.pricing` states the rounding.
+    """
+
+    id: str
+    buyer_fee_bps: int = 0
+    seller_fee_bps: int = 0
+
+
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     """One consistent, immutable view of the market. `version` is opaque."""
 
@@ -98,6 +110,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     keys: tuple[Key, ...] = ()
     accounts: tuple[Account, ...] = ()
     plans: tuple[Plan, ...] = ()
+    fee_profiles: tuple[FeeProfile, ...] = ()  # appended (issue 5); listings name one by fee_profile_id
 
 
 class SnapshotInconsistent(ValueError):

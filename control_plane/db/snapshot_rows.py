@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncpg
 
-from control_plane.snapshot.rows import AccountRow, KeyRow, ListingRow, ModelRow, PlanRow, SnapshotRows
+from control_plane.snapshot.rows import (
+    AccountRow,
+    FeeProfileRow,
+    KeyRow,
+    ListingRow,
+    ModelRow,
+    PlanRow,
+    SnapshotRows,
+)
 
 _PLANS = "SELECT name, rpm_limit, tpm_limit FROM plans"
 _MODELS = "SELECT id, owned_by, input_price, output_price, context_length, capabilities FROM models WHERE active"
@@ -19,10 +27,11 @@ SELECT k.id::text, k.key_hash, k.account_id::text, k.status,
 FROM api_keys k LEFT JOIN routing_profiles d ON d.account_id = k.account_id AND d.is_default
 WHERE k.status <> 'revoked'
 """
+_FEES = "SELECT id, buyer_fee_bps, seller_fee_bps FROM fee_profiles"
 _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
-       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.fee_profile_id
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
@@ -84,7 +93,10 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 seller_status=r[15],
                 rpm_limit=r[16],
                 concurrency_limit=r[17],
+                fee_profile_id=r[18],
             )
             for r in await conn.fetch(_LISTINGS)
         ]
-    return SnapshotRows(plans=plans, models=models, accounts=accounts, keys=keys, listings=listings)
+        fees = [FeeProfileRow(id=r[0], buyer_fee_bps=r[1], seller_fee_bps=r[2]) for r in await conn.fetch(_FEES)]
+    return SnapshotRows(plans=plans, models=models, accounts=accounts, keys=keys, listings=listings,
+                        fee_profiles=fees)

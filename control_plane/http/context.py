@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +23,14 @@ _encoder = msgspec.json.Encoder()
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 
+async def _no_push(account_id: str) -> None:
+    return None
+
+
+async def _no_pending(request_id: str) -> str | None:
+    return None
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -32,6 +40,8 @@ class Services:
     jwt_key: bytes
     wake_mailer: Callable[[], None]
     clock: Callable[[], float] = time.time
+    push_credit: Callable[[str], Awaitable[None]] = _no_push  # after a credit commits (billing.credit_state)
+    pending_account: Callable[[str], Awaitable[str | None]] = _no_pending  # /v1/generation while unsettled
 
 
 @dataclass

@@ -17,6 +17,7 @@ import msgspec
 from control_plane.snapshot.rows import ListingRow, SnapshotRows
 from wire.snapshot import (
     Account,
+    FeeProfile,
     AccountStatus,
     ApiFormat,
     Key,
@@ -56,6 +57,7 @@ def _listing(row: ListingRow, upstream_key: str) -> Listing:
         trusted=row.trusted,
         rpm_limit=row.rpm_limit,
         concurrency_limit=row.concurrency_limit,
+        fee_profile_id=row.fee_profile_id,
     )
 
 
@@ -131,6 +133,10 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey) -> BuildResult:
         plans=tuple(
             Plan(name=p.name, rpm_limit=p.rpm_limit, tpm_limit=p.tpm_limit)
             for p in sorted(rows.plans, key=lambda p: p.name)
+        ),
+        fee_profiles=tuple(
+            FeeProfile(id=f.id, buyer_fee_bps=f.buyer_fee_bps, seller_fee_bps=f.seller_fee_bps)
+            for f in sorted(rows.fee_profiles, key=lambda f: f.id)
         ),
     )
     check_consistent(snap)

@@ -62,6 +62,13 @@ class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     seller_status: str
     rpm_limit: int | None
     concurrency_limit: int | None
+    fee_profile_id: str | None = None
+
+
+class FeeProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    buyer_fee_bps: int
+    seller_fee_bps: int
 
 
 class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,3 +77,4 @@ class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     accounts: list[AccountRow]
     keys: list[KeyRow]
     listings: list[ListingRow]
+    fee_profiles: list[FeeProfileRow] = []

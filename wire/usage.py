@@ -1,0 +1,65 @@
+"""The usage event: one per admitted request, proxy -> Redis stream -> control-plane settlement.
+
+Stream `{prefix}usage` (XADD field `e` = msgpack `UsageEvent`). The proxy sends it once the
+response has ended (completed, broken, or the buyer left); the control plane settles it in
+PostgreSQL idempotently by `request_id`, so a replay (spool, stream redelivery) is a no-op.
+
+Status, and who pays (the proxy decides the billed tokens, `wire.pricing` the money):
+- `completed`: prompt + completion as reported (capped, see below);
+- `partial`: the upstream broke mid-stream: prompt + only the completion tokens delivered;
+- `disconnected`: the buyer left: prompt + tokens generated until the upstream was cancelled;
+- `failed`: no byte of an answer reached the buyer: nothing (tokens 0).
+
+Billed tokens are already capped by the proxy: completion <= the request's completion cap,
+prompt <= the reservation's prompt bound; `usage_estimated` says the proxy counted them itself.
+Schema evolution: fields are appended with defaults, never retyped.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from wire.pricing import Asks
+
+UsageStatus = Literal["completed", "partial", "disconnected", "failed"]
+USAGE_STREAM = "usage"  # key suffix after the prefix
+
+
+class UsageEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    v: int = 1
+    request_id: str
+    account_id: str
+    key_id: str
+    listing_id: str
+    seller_account_id: str
+    model: str
+    provider: str
+    upstream_model: str
+    status: UsageStatus
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    usage_estimated: bool = False
+    reported_completion_tokens: int | None = None  # what the seller said, before our caps
+    asks: Asks
+    fee_profile_id: str | None = None
+    reserved_micro_usd: int = 0
+    month: int = 0  # YYYYMM (UTC) of admission: the budget month the charge belongs to
+    started_at_ms: int = 0  # Unix ms at admission
+    ttft_ms: int | None = None
+    latency_ms: int = 0
+    offline: bool = False  # admitted without Redis (local offline allowance)
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(UsageEvent)
+
+
+def encode_event(event: UsageEvent) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(data: bytes) -> UsageEvent:
+    return _decoder.decode(data)
