@@ -10,9 +10,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import coredis
 import orjson
 from blacksheep import Application, Content, Request, Response
 
+from proxy.billing.credit import RedisCredit
+from proxy.billing.gate import Billing
+from proxy.billing.shipper import UsageShipper
+from proxy.billing.spool import Spool
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
 from proxy.metrics import Metrics
@@ -42,6 +47,20 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
     return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
 
 
+def make_billing(settings: ProxySettings) -> tuple[Billing | None, coredis.Redis[bytes] | None]:
+    """Billing on when a billing Redis is configured; its client is entered in start-up."""
+    if not settings.billing_redis_url:
+        return None, None
+    redis: coredis.Redis[bytes] = coredis.Redis.from_url(
+        settings.billing_redis_url, decode_responses=False, connect_timeout=settings.billing_redis_timeout_s,
+        stream_timeout=settings.billing_redis_timeout_s)
+    hold_ttl = int(settings.total_timeout_s + settings.first_byte_timeout_s + 60)
+    credit = RedisCredit(redis, settings.redis_prefix, hold_ttl)
+    shipper = UsageShipper(credit, Spool(settings.usage_spool_dir, settings.usage_spool_max_bytes),
+                           settings.usage_flush_ms / 1000)
+    return Billing(credit, shipper, settings.offline_allowance_micro_usd), redis
+
+
 class HotPath:
     """The ASGI app the server runs: chat completions on the raw edge, the rest through BlackSheep."""
 
@@ -69,8 +88,10 @@ def create_app(settings: ProxySettings) -> HotPath:
     metrics = Metrics(store)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
-    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies))
+    billing, billing_redis = make_billing(settings)
+    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), billing)
     tasks: list[asyncio.Task[None]] = []
+    stack = contextlib.AsyncExitStack()
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
                                       settings.control_plane_timeout_s)
 
@@ -129,6 +150,9 @@ def create_app(settings: ProxySettings) -> HotPath:
         gc.collect()
         gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
+        if billing is not None and billing_redis is not None:
+            await stack.enter_async_context(billing_redis)
+            tasks.append(asyncio.create_task(_guard("usage shipper", billing.shipper.run)))  # noqa: TID251
 
     async def on_stop(application: Application) -> None:
         for task in tasks:
@@ -136,6 +160,10 @@ def create_app(settings: ProxySettings) -> HotPath:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if billing is not None:
+            with contextlib.suppress(Exception):
+                await billing.shipper.flush()  # hand over (or spool) what is buffered
+        await stack.aclose()
         await upstream.close()
         await forwarder.close()
 

@@ -6,8 +6,10 @@
     │   └── UpstreamRejected (400)    the seller's upstream refused the request as invalid
     ├── Unauthorized (401)            missing, malformed, unknown, expired, revoked key
     ├── Forbidden (403)               IP lists, model allowlist, suspended account
+    ├── PaymentRequired (402)         balance or key budget cannot cover the request's maximum cost
     ├── NotFound (404)                unknown model or path
     ├── MarketUnavailable (503)       no snapshot yet, or no eligible listing
+    │   └── BillingUnavailable (503)  billing state unreachable beyond the offline allowance
     └── UpstreamError (502)           connect/first-byte/idle timeouts, upstream 5xx/429
 
 Every error carries a message that names what was wrong and how to fix it.
@@ -46,6 +48,10 @@ class Forbidden(GatewayError):
     status = 403
 
 
+class PaymentRequired(GatewayError):
+    status = 402
+
+
 class NotFound(GatewayError):
     status = 404
 
@@ -56,3 +62,7 @@ class MarketUnavailable(GatewayError):
 
 class UpstreamError(GatewayError):
     status = 502
+
+
+class BillingUnavailable(MarketUnavailable):
+    pass

@@ -21,7 +21,7 @@ from typing import Literal
 
 import msgspec
 
-from wire.pricing import Asks
+from wire.pricing import Asks, Charge, charge
 
 UsageStatus = Literal["completed", "partial", "disconnected", "failed"]
 USAGE_STREAM = "usage"  # key suffix after the prefix
@@ -63,3 +63,10 @@ def encode_event(event: UsageEvent) -> bytes:
 
 def decode_event(data: bytes) -> UsageEvent:
     return _decoder.decode(data)
+
+
+def charge_of(event: UsageEvent) -> Charge:
+    """What an event costs (`wire.pricing.charge` of its billed tokens; a failed request: nothing)."""
+    if event.status == "failed":
+        return charge(0, 0, 0, event.asks)
+    return charge(event.prompt_tokens, event.cached_tokens, event.completion_tokens, event.asks)

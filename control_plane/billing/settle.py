@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from control_plane.db.ledger import NIL, post_journal
-from wire.pricing import Charge, charge
-from wire.usage import UsageEvent
+from wire.usage import UsageEvent, charge_of
 
 _INSERT = """
 INSERT INTO generations (request_id, account_id, key_id, listing_id, seller_account_id, model, provider,
@@ -28,15 +27,9 @@ ON CONFLICT (request_id) DO NOTHING RETURNING request_id
 """
 
 
-def event_charge(ev: UsageEvent) -> Charge:
-    if ev.status == "failed":
-        return charge(0, 0, 0, ev.asks)
-    return charge(ev.prompt_tokens, ev.cached_tokens, ev.completion_tokens, ev.asks)
-
-
 async def settle_event(conn: asyncpg.Connection, ev: UsageEvent) -> bool:
     """True when this call settled the event; False for a replay (already settled)."""
-    c = event_charge(ev)
+    c = charge_of(ev)
     a = ev.asks
     journal: int | None = None
     if c.cost > 0:  # the journal's unique request id makes a replay stop here

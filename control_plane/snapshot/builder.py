@@ -17,9 +17,9 @@ import msgspec
 from control_plane.snapshot.rows import ListingRow, SnapshotRows
 from wire.snapshot import (
     Account,
-    FeeProfile,
     AccountStatus,
     ApiFormat,
+    FeeProfile,
     Key,
     KeyStatus,
     Listing,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from wire.money import micros_to_usd
-from wire.snapshot import Account, Key, Listing, Model, Snapshot, check_consistent
+from wire.snapshot import Account, FeeProfile, Key, Listing, Model, Snapshot, check_consistent
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -46,6 +46,7 @@ class RoutingIndex:
     listings: dict[str, tuple[ListingEntry, ...]]  # model id -> active listings, cheapest first
     models_json: bytes
     counts: dict[str, int] = field(default_factory=dict)
+    fee_profiles: dict[str, FeeProfile] = field(default_factory=dict)
 
 
 class _ModelPricing(msgspec.Struct):
@@ -146,4 +147,5 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         listings=listings,
         models_json=_models_json(list(snap.models), snap.created_at),
         counts={"keys": len(snap.keys), "listings": len(snap.listings), "models": len(snap.models)},
+        fee_profiles={f.id: f for f in snap.fee_profiles},
     )

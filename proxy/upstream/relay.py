@@ -8,30 +8,50 @@ stream at once, which cancels the upstream request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
+from typing import Literal
 
 import msgspec
 
+from proxy.billing.meter import StreamTap
 from proxy.errors import GatewayError, UpstreamError, UpstreamRejected
 from proxy.upstream.client import UpstreamStream
 from wire.errors import openai_error_body
 
 ERROR_BODY_LIMIT = 64 * 1024
+StreamEnd = Literal["completed", "partial", "disconnected"]
 
 
 def sse_error_event(status: int, message: str) -> bytes:
     return b"data: " + openai_error_body(status, message) + b"\n\n"
 
 
-async def relay_chunks(stream: UpstreamStream) -> AsyncGenerator[bytes, None]:
-    """The upstream body, chunk by chunk as it arrives; an error event if it breaks."""
+async def relay_chunks(stream: UpstreamStream, tap: StreamTap | None = None,
+                       on_end: Callable[[StreamEnd], None] | None = None) -> AsyncGenerator[bytes, None]:
+    """The upstream body, chunk by chunk as it arrives; an error event if it breaks.
+
+    With a `tap`, each chunk passes through it (counting, reading the usage chunk; bytes are
+    relayed unchanged except a usage chunk the buyer did not ask for). `on_end` is called once,
+    after the upstream stream is closed: "completed" (upstream ended), "partial" (upstream
+    broke) or "disconnected" (the client left: the edge closed this generator).
+    """
+    end: StreamEnd = "disconnected"
     try:
         while (chunk := await stream.next_chunk()) is not None:
+            if tap is not None:
+                chunk = tap.observe(chunk, time.monotonic_ns())
+                if not chunk:
+                    continue
             yield chunk
+        end = "completed"
     except UpstreamError as exc:
+        end = "partial"
         yield sse_error_event(exc.status, exc.message)
     finally:
         await stream.close()
+        if on_end is not None:
+            on_end(end)
 
 
 class _UpstreamErrorDetail(msgspec.Struct):

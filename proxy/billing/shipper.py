@@ -1,0 +1,114 @@
+"""Ship usage events to Redis off the hot path, in batches; spool them to disk when Redis is away.
+
+`submit` only appends to an in-memory buffer. A background task flushes every
+`DF_USAGE_FLUSH_MS` (or at once when `batch` events wait): one pipelined round trip runs the
+finish script per event (release the hold, add the charge, XADD the event). If that fails the
+batch goes to the disk spool (fsynced) and is replayed, spool first, once Redis answers again.
+
+Crash loss, stated: a SIGKILL loses the events still in the buffer (at most one flush interval,
+20 ms by default) and the requests in flight (their holds expire after the hold TTL; their
+usage is not billed). Everything spooled survives and is replayed by the next process.
+Failure modes: Redis errors -> spool; spool full -> `accepting` turns False (the pipeline
+answers 503 to paid requests); disk errors are logged and the batch kept in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import coredis
+
+from proxy.billing.credit import RedisCredit
+from proxy.billing.spool import Spool, SpoolFull
+from wire.usage import UsageEvent, charge_of, decode_event, encode_event
+
+log = logging.getLogger("dragonfly.proxy.billing")
+
+
+class UsageShipper:
+    def __init__(self, credit: RedisCredit, spool: Spool, flush_s: float, batch: int = 256) -> None:
+        self._credit = credit
+        self._spool = spool
+        self._flush_s = flush_s
+        self._batch = batch
+        self._buffer: list[bytes] = []
+        self._wake = asyncio.Event()
+        self.redis_up = True
+        self.shipped = 0
+        self.spooled = 0
+
+    @property
+    def accepting(self) -> bool:
+        return not self._spool.full
+
+    @property
+    def backlog(self) -> int:
+        return len(self._buffer) + (1 if self._spool.size else 0)
+
+    def submit(self, event: UsageEvent) -> None:
+        self._buffer.append(encode_event(event))
+        if len(self._buffer) >= self._batch:
+            self._wake.set()
+
+    async def _send(self, records: list[bytes]) -> None:
+        script = self._credit.finish_script
+        redis = self._credit.redis
+        for i in range(0, len(records), 1000):
+            async with redis.pipeline(transaction=False) as pipe:
+                for raw in records[i:i + 1000]:
+                    ev = decode_event(raw)
+                    keys, args = self._credit.finish_call(ev.request_id, ev.account_id, ev.key_id, ev.month,
+                                                          charge_of(ev).cost, raw, ev.offline)
+                    script(keys=keys, args=args, client=pipe)
+
+    async def flush(self) -> None:
+        if self._spool.size or not self.redis_up:
+            await self._replay()
+        if not self._buffer:
+            return
+        records, self._buffer = self._buffer, []
+        if self.redis_up:
+            try:
+                await self._send(records)
+                self.shipped += len(records)
+                return
+            except (coredis.exceptions.RedisError, OSError, TimeoutError) as exc:
+                log.warning("usage events to spool: redis unreachable (%s)", exc)
+                self.redis_up = False
+        try:
+            self._spool.append(records)
+            self.spooled += len(records)
+        except (SpoolFull, OSError) as exc:
+            log.error("usage spool refused %d events (%s); keeping them in memory", len(records), exc)
+            self._buffer[:0] = records
+
+    async def _replay(self) -> None:
+        records, files = self._spool.drain()
+        if not records and not files:
+            self.redis_up = True
+            return
+        try:
+            await self._credit.ping()
+            await self._send(records)
+        except (coredis.exceptions.RedisError, OSError, TimeoutError):
+            self.redis_up = False
+            return
+        self._spool.clear(files)
+        self.redis_up = True
+        self.shipped += len(records)
+        log.info("replayed %d spooled usage events", len(records))
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._flush_s if self.redis_up else 0.5)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # background boundary: never die
+                log.exception("usage flush failed")
+                await asyncio.sleep(0.5)
