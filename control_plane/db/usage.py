@@ -6,9 +6,10 @@ from datetime import datetime
 
 import asyncpg
 
-_TOTALS = ("count(*) AS requests, coalesce(sum(g.prompt_tokens), 0) AS prompt_tokens,"
-           " coalesce(sum(g.completion_tokens), 0) AS completion_tokens,"
-           " coalesce(sum(g.cached_tokens), 0) AS cached_tokens, coalesce(sum(g.cost_micro_usd), 0) AS cost")
+_TOTALS = ("count(*) AS requests, coalesce(sum(g.prompt_tokens), 0)::bigint AS prompt_tokens,"
+           " coalesce(sum(g.completion_tokens), 0)::bigint AS completion_tokens,"
+           " coalesce(sum(g.cached_tokens), 0)::bigint AS cached_tokens,"
+           " coalesce(sum(g.cost_micro_usd), 0)::bigint AS cost")
 
 
 async def generation(conn: asyncpg.Connection, request_id: str, account_id: str) -> asyncpg.Record | None:
@@ -20,7 +21,7 @@ async def balance_row(conn: asyncpg.Connection, account_id: str, month: int) -> 
     row = await conn.fetchrow(
         "SELECT coalesce((SELECT balance FROM ledger_balances WHERE book = 'buyer' AND account_id = $1), 0),"
         " coalesce((SELECT credited FROM ledger_balances WHERE book = 'buyer' AND account_id = $1), 0),"
-        " coalesce((SELECT sum(cost_micro_usd) FROM generations WHERE account_id = $1 AND month = $2), 0)",
+        " coalesce((SELECT sum(cost_micro_usd) FROM generations WHERE account_id = $1 AND month = $2), 0)::bigint",
         account_id, month)
     return int(row[0]), int(row[1]), int(row[2])
 
