@@ -47,18 +47,21 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
     return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
 
 
-def make_billing(settings: ProxySettings) -> tuple[Billing | None, coredis.Redis[bytes] | None]:
-    """Billing on when a billing Redis is configured; its client is entered in start-up."""
+def make_billing(settings: ProxySettings) -> Billing | None:
+    """Billing on when a billing Redis is configured; the shipper's task owns the client."""
     if not settings.billing_redis_url:
-        return None, None
-    redis: coredis.Redis[bytes] = coredis.Redis.from_url(
-        settings.billing_redis_url, decode_responses=False, connect_timeout=settings.billing_redis_timeout_s,
-        stream_timeout=settings.billing_redis_timeout_s)
+        return None
+
+    def connect() -> coredis.Redis[bytes]:
+        return coredis.Redis.from_url(
+            settings.billing_redis_url, decode_responses=False, connect_timeout=settings.billing_redis_timeout_s,
+            stream_timeout=settings.billing_redis_timeout_s)
+
     hold_ttl = int(settings.total_timeout_s + settings.first_byte_timeout_s + 60)
-    credit = RedisCredit(redis, settings.redis_prefix, hold_ttl)
+    credit = RedisCredit(settings.redis_prefix, hold_ttl)
     shipper = UsageShipper(credit, Spool(settings.usage_spool_dir, settings.usage_spool_max_bytes),
-                           settings.usage_flush_ms / 1000)
-    return Billing(credit, shipper, settings.offline_allowance_micro_usd), redis
+                           settings.usage_flush_ms / 1000, connect)
+    return Billing(credit, shipper, settings.offline_allowance_micro_usd)
 
 
 class HotPath:
@@ -88,10 +91,9 @@ def create_app(settings: ProxySettings) -> HotPath:
     metrics = Metrics(store)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
-    billing, billing_redis = make_billing(settings)
+    billing = make_billing(settings)
     chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), billing)
     tasks: list[asyncio.Task[None]] = []
-    stack = contextlib.AsyncExitStack()
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
                                       settings.control_plane_timeout_s)
 
@@ -150,8 +152,7 @@ def create_app(settings: ProxySettings) -> HotPath:
         gc.collect()
         gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
-        if billing is not None and billing_redis is not None:
-            await stack.enter_async_context(billing_redis)
+        if billing is not None:
             tasks.append(asyncio.create_task(_guard("usage shipper", billing.shipper.run)))  # noqa: TID251
 
     async def on_stop(application: Application) -> None:
@@ -162,8 +163,7 @@ def create_app(settings: ProxySettings) -> HotPath:
                 await task
         if billing is not None:
             with contextlib.suppress(Exception):
-                await billing.shipper.flush()  # hand over (or spool) what is buffered
-        await stack.aclose()
+                await billing.shipper.flush_to_spool()  # the shipper's client is gone: keep what is buffered
         await upstream.close()
         await forwarder.close()
 

@@ -71,30 +71,54 @@ class CreditUnavailable(Exception):
 
 
 class RedisCredit:
-    def __init__(self, redis: coredis.Redis[bytes], prefix: str, hold_ttl_s: int, pending_ttl_s: int = 3600) -> None:
-        self.redis = redis
+    """Holds the current client; the shipper's task owns its life cycle (`bind`, and a fresh client
+    when `broken` is set: a coredis client does not recover from a restarted server)."""
+
+    def __init__(self, prefix: str, hold_ttl_s: int, pending_ttl_s: int = 3600) -> None:
         self._prefix = prefix
         self._hold_ttl = hold_ttl_s
         self._pending_ttl = pending_ttl_s
-        self._reserve = redis.register_script(_RESERVE)
-        self.finish_script = redis.register_script(_FINISH)
+        self._client: coredis.Redis[bytes] | None = None
+        self.broken = False
+
+    def bind(self, redis: coredis.Redis[bytes] | None) -> None:
+        self._client = redis
+        self.broken = False
+        if redis is not None:
+            self._reserve = redis.register_script(_RESERVE)
+            self.finish_script = redis.register_script(_FINISH)
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and not self.broken
+
+    @property
+    def redis(self) -> coredis.Redis[bytes]:
+        if self._client is None:
+            raise CreditUnavailable("no redis client yet")
+        return self._client
 
     async def reserve(self, request_id: str, account_id: str, key_id: str, month: int, amount: int,
                       budget: int | None) -> tuple[int, int]:
         """(outcome, available): RESERVED, NO_CREDIT (available credit), NO_BUDGET (budget left), NOT_READY."""
         p = self._prefix
+        if self._client is None:
+            raise CreditUnavailable("no redis client")
         try:
             result: Any = await self._reserve(
                 keys=[ready_key(p), account_key(p, account_id), key_month_key(p, key_id, month),
                       hold_key(p, request_id), pending_key(p, request_id)],
                 args=[amount, -1 if budget is None else budget, self._hold_ttl, account_id, self._pending_ttl],
             )
-        except (coredis.exceptions.RedisError, OSError, TimeoutError) as exc:
+        except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+            self.broken = True
             raise CreditUnavailable(str(exc)) from None
         return int(result[0]), int(result[1])
 
     async def ping(self) -> None:
+        """Reachable, and the finish script loaded (a restarted Redis has an empty script cache)."""
         await self.redis.ping()
+        await self.redis.script_load(_FINISH)
 
     def finish_call(self, request_id: str, account_id: str, key_id: str, month: int, cost: int, event: bytes,
                     offline: bool) -> tuple[list[str], list[str | int | bytes]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import coredis
 
@@ -28,8 +29,10 @@ log = logging.getLogger("dragonfly.proxy.billing")
 
 
 class UsageShipper:
-    def __init__(self, credit: RedisCredit, spool: Spool, flush_s: float, batch: int = 256) -> None:
+    def __init__(self, credit: RedisCredit, spool: Spool, flush_s: float, connect: Callable[[], coredis.Redis[bytes]],
+                 batch: int = 256) -> None:
         self._credit = credit
+        self._connect = connect
         self._spool = spool
         self._flush_s = flush_s
         self._batch = batch
@@ -74,7 +77,7 @@ class UsageShipper:
                 await self._send(records)
                 self.shipped += len(records)
                 return
-            except (coredis.exceptions.RedisError, OSError, TimeoutError) as exc:
+            except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
                 log.warning("usage events to spool: redis unreachable (%s)", exc)
                 self.redis_up = False
         try:
@@ -84,6 +87,12 @@ class UsageShipper:
             log.error("usage spool refused %d events (%s); keeping them in memory", len(records), exc)
             self._buffer[:0] = records
 
+    async def flush_to_spool(self) -> None:
+        """At shutdown (after the shipper task stopped): what is still buffered goes to disk."""
+        if self._buffer:
+            records, self._buffer = self._buffer, []
+            self._spool.append(records)
+
     async def _replay(self) -> None:
         records, files = self._spool.drain()
         if not records and not files:
@@ -92,7 +101,8 @@ class UsageShipper:
         try:
             await self._credit.ping()
             await self._send(records)
-        except (coredis.exceptions.RedisError, OSError, TimeoutError):
+        except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+            log.warning("usage replay failed (%s: %s); retrying", type(exc).__name__, exc)
             self.redis_up = False
             return
         self._spool.clear(files)
@@ -101,14 +111,38 @@ class UsageShipper:
         log.info("replayed %d spooled usage events", len(records))
 
     async def run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._flush_s if self.redis_up else 0.5)
-            self._wake.clear()
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # background boundary: never die
-                log.exception("usage flush failed")
-                await asyncio.sleep(0.5)
+        """Own the Redis client (entered and left in this task) and flush forever."""
+        stack = contextlib.AsyncExitStack()
+        try:
+            while True:
+                if not self._credit.connected or not self.redis_up:
+                    stack = await self._reconnect(stack)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._flush_s if self.redis_up else 0.5)
+                self._wake.clear()
+                try:
+                    await self.flush()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # background boundary: never die
+                    log.exception("usage flush failed")
+                    await asyncio.sleep(0.5)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.flush(), timeout=2.0)  # last hand-over (spools on failure)
+            self._credit.bind(None)
+            with contextlib.suppress(Exception):
+                await stack.aclose()
+
+    async def _reconnect(self, stack: contextlib.AsyncExitStack) -> contextlib.AsyncExitStack:
+        if self._credit.connected and self.redis_up:
+            return stack
+        self._credit.bind(None)
+        with contextlib.suppress(Exception):
+            await stack.aclose()
+        stack = contextlib.AsyncExitStack()
+        try:
+            self._credit.bind(await stack.enter_async_context(self._connect()))
+        except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+            log.debug("billing redis connect failed: %s", exc)
+        return stack
