@@ -41,7 +41,8 @@ async def post_journal(
         "INSERT INTO ledger_postings (journal_id, book, account_id, amount) VALUES ($1, $2, $3, $4)", rows
     )
     await conn.executemany(
-        "INSERT INTO ledger_balances (book, account_id, balance, credited) VALUES ($1, $2, $3::bigint, greatest($3::bigint, 0))"
+        "INSERT INTO ledger_balances (book, account_id, balance, credited)"
+        " VALUES ($1, $2, $3::bigint, greatest($3::bigint, 0))"
         " ON CONFLICT (book, account_id) DO UPDATE SET balance = ledger_balances.balance + excluded.balance,"
         " credited = ledger_balances.credited + excluded.credited",
         [(book, acct, amount) for _, book, acct, amount in rows],
