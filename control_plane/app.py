@@ -8,6 +8,7 @@ billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from control_plane.db.pool import create_pool
 from control_plane.db.snapshot_rows import fetch_snapshot_rows
 from control_plane.http.boundary import bind, not_found, plain
 from control_plane.http.context import Services, json_response
+from control_plane.http.ip_limit import IpLimiter
 from control_plane.http.openapi import openapi_document
 from control_plane.http.routes import api_routes
 from control_plane.mailer import ConsoleMailSender
 from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
+from control_plane.snapshot.live_stats import live_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
 from wire.billing import pending_key
@@ -87,13 +90,18 @@ def create_app(settings: Settings) -> Application:
             wake_mailer=mailer.wake,
             push_credit=credit_state.push,
             pending_account=pending_account,
+            ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
+                                 "signup": settings.signup_per_ip_per_min}, settings.redis_timeout_s),
+            trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
 
         async def build() -> BuildResult:
             async with pool.acquire() as conn:
                 rows = await fetch_snapshot_rows(conn)
-            return build_snapshot(rows, lambda blob, seller, key: box.open(blob, seller_id=seller, key_id=key))
+            stats = await live_stats(redis, settings.redis_prefix)
+            return build_snapshot(rows, lambda blob, seller, key: box.open(blob, seller_id=seller, key_id=key),
+                                  stats)
 
         publisher = SnapshotPublisher(
             build=build,

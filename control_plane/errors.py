@@ -7,7 +7,8 @@
     ├── NotFound (404)              no such object *for this caller* (other owners' objects too)
     ├── Conflict (409)              a uniqueness or state conflict (email taken, key in use)
     ├── PayloadTooLarge (413)
-    └── UnsupportedMediaType (415)
+    ├── UnsupportedMediaType (415)
+    └── TooManyRequests (429)       per-IP limits on signup and login
 
 Bodies follow `wire.errors.openai_error_body`: {"error": {"message", "type", "code"}}.
 Messages say what was wrong and how to fix it; they never echo secrets.
@@ -15,6 +16,7 @@ Messages say what was wrong and how to fix it; they never echo secrets.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from blacksheep import Content, Response
@@ -58,10 +60,25 @@ class UnsupportedMediaType(ControlPlaneError):
     status = 415
 
 
+class TooManyRequests(ControlPlaneError):
+    """429 with an honest Retry-After (whole seconds) and retry-after-ms."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 def error_response(status: int, message: str) -> Response:
     """The documented error body for `status` with a helpful `message`."""
     return Response(status, None, Content(b"application/json", openai_error_body(status, message)))
 
 
 def to_response(exc: ControlPlaneError) -> Response:
-    return error_response(exc.status, exc.message)
+    response = error_response(exc.status, exc.message)
+    if isinstance(exc, TooManyRequests):
+        wait = max(exc.retry_after_s, 0.001)
+        response.add_header(b"retry-after", str(max(1, math.ceil(wait))).encode())
+        response.add_header(b"retry-after-ms", str(max(1, math.ceil(wait * 1000))).encode())
+    return response

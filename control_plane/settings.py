@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_resync_s: float = 60.0
     verify_token_ttl_s: int = 86400
     public_url: str = "http://127.0.0.1:8081"
+    login_per_ip_per_min: int = 20  # POST /api/auth/login per client IP per minute (0 = no limit)
+    signup_per_ip_per_min: int = 10  # POST /api/auth/signup per client IP per minute (0 = no limit)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # whose X-Forwarded-For is believed
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -118,4 +121,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         snapshot_resync_s=_float(env, "DF_SNAPSHOT_RESYNC_S", 60.0),
         verify_token_ttl_s=_int(env, "DF_VERIFY_TOKEN_TTL_S", 86400, minimum=60),
         public_url=(env.get("DF_PUBLIC_URL", "").strip() or "http://127.0.0.1:8081").rstrip("/"),
+        login_per_ip_per_min=_int(env, "DF_LOGIN_PER_IP_PER_MIN", 20),
+        signup_per_ip_per_min=_int(env, "DF_SIGNUP_PER_IP_PER_MIN", 10),
+        trusted_proxies=tuple(c.strip() for c in env.get("DF_TRUSTED_PROXIES", "127.0.0.1/32,::1/128").split(",")
+                              if c.strip()),
     )

@@ -4,6 +4,7 @@ Routes (each ``/v1/...`` route is also served under ``/k/<knobs>/v1/...``):
 
 - ``POST /v1/chat/completions`` (:mod:`fake_provider.chat`), ``POST /v1/embeddings``
   (:mod:`fake_provider.embeddings`), ``POST /v1/messages`` (Anthropic, :mod:`fake_provider.messages`),
+  ``POST /v1/audio/speech`` and ``POST /v1/audio/transcriptions`` (:mod:`fake_provider.audio`),
   ``GET /v1/models``, ``GET /v1/models/{id}``;
 - ``GET /healthz`` -> ``ok``; ``GET /_stats``, ``GET /_requests?last=N``, ``POST /_reset``
   (:mod:`fake_provider.stats`).
@@ -34,6 +35,7 @@ from fake_provider.asgi_io import (
     read_body,
     respond,
 )
+from fake_provider.audio import parse_form, speech, transcription
 from fake_provider.bodies import error_body, model_object, models_json
 from fake_provider.chat import chat_completion
 from fake_provider.content import content_tokens
@@ -45,7 +47,9 @@ from fake_provider.messages import invalid as invalid_message
 from fake_provider.settings import Settings
 from fake_provider.stats import RecordedRequest, Stats, header_dict
 
-POST_ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/messages")
+POST_ROUTES = ("/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/audio/speech",
+               "/v1/audio/transcriptions")
+UPLOAD_PATH = "/v1/audio/transcriptions"
 ANTHROPIC_PATH = "/v1/messages"
 MAX_CACHED_PREFIXES = 256
 MAX_MODELS = 1000
@@ -169,6 +173,11 @@ class FakeProvider:
         self.stats.record(RecordedRequest(method, raw_path, query, headers, body))
 
         spec, path = split_knob_prefix(raw_path)
+        if path == UPLOAD_PATH and method == "POST":
+            body = parse_form(raw, headers.get("content-type", ""))
+            if body is None:
+                await self._error(send, 400, "send multipart/form-data with a `file` part and a `model` field")
+                return
         try:
             knobs = self._path_knobs(spec) if spec else self.settings.knobs
             if method == "POST" and path in POST_ROUTES:
@@ -223,6 +232,10 @@ class FakeProvider:
         seq = next(self._seq)
         if path == "/v1/embeddings":
             problem = await embeddings(receive, send, body, knobs)
+        elif path == "/v1/audio/speech":
+            problem = await speech(receive, send, body, knobs)
+        elif path == UPLOAD_PATH:
+            problem = await transcription(receive, send, body, knobs)
         elif path == ANTHROPIC_PATH:
             problem = invalid_message(body)
             if problem is None:

@@ -19,15 +19,21 @@ from proxy.billing.gate import Billing
 from proxy.billing.shipper import UsageShipper
 from proxy.billing.spool import Spool
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
+from proxy.endpoints import ENDPOINTS
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
+from proxy.limits.ipguard import IpGuard
+from proxy.limits.limiter import Limiter
+from proxy.limits.redis_sync import RedisLimitSync
 from proxy.metrics import Metrics
-from proxy.pipeline import ChatPipeline, new_request_id
+from proxy.pipeline import ChatPipeline, new_request_id, no_caps
 from proxy.responses import error_response
+from proxy.routing.stats import StatsBook
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import Network
 from proxy.snapshot.redis_source import RedisSnapshotSource
 from proxy.snapshot.source import FileSnapshotSource, SnapshotSource
 from proxy.snapshot.store import SnapshotStore
+from proxy.stats_report import StatsReporter
 from proxy.upstream.client import UpstreamClient
 
 _JSON = b"application/json"
@@ -64,8 +70,28 @@ def make_billing(settings: ProxySettings) -> Billing | None:
     return Billing(credit, shipper, settings.offline_allowance_micro_usd)
 
 
+def make_limits(settings: ProxySettings) -> tuple[Limiter | None, RedisLimitSync | None]:
+    """The limiter (None with DF_LIMITS=0) and, when Redis is configured, its background sync."""
+    if not settings.limits_enabled:
+        return None, None
+    limiter = Limiter(settings.limits_window_s, settings.limits_wait_s, settings.limits_min_replicas,
+                      standalone=not settings.limits_redis_url)
+    if not settings.limits_redis_url:
+        return limiter, None
+    return limiter, RedisLimitSync(settings.limits_redis_url, settings.redis_prefix, limiter,
+                                   settings.limits_sync_s, settings.limits_redis_timeout_s)
+
+
+def limits_status(limiter: Limiter | None) -> dict[str, object]:
+    if limiter is None:
+        return {"mode": "off"}
+    mode = "standalone" if limiter.standalone else "degraded" if limiter.degraded else "redis"
+    return {"mode": mode, "replicas": limiter.replicas}
+
+
 class HotPath:
-    """The ASGI app the server runs: chat completions on the raw edge, the rest through BlackSheep."""
+    """The ASGI app the server runs: the inference endpoints (`proxy.endpoints.ENDPOINTS`: chat
+    completions, messages, embeddings, audio) on the raw edge, the rest through BlackSheep."""
 
     __slots__ = ("_chat", "_app", "_counts")
 
@@ -75,9 +101,10 @@ class HotPath:
         self._counts = metrics.requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions" and scope["method"] == "POST":
+        endpoint = ENDPOINTS.get(scope["path"]) if scope["type"] == "http" else None
+        if endpoint is not None and scope["method"] == "POST":
             client = scope.get("client")
-            reply = await self._chat.handle(header_map(scope), client[0] if client else "", receive)
+            reply = await self._chat.handle(header_map(scope), client[0] if client else "", receive, endpoint)
             self._counts[reply.status] += 1
             await send_reply(send, receive, reply)
             return
@@ -88,11 +115,18 @@ def create_app(settings: ProxySettings) -> HotPath:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Application(show_error_details=False)
     store = SnapshotStore()
-    metrics = Metrics(store)
+    limiter, limit_sync = make_limits(settings)
+    metrics = Metrics(store, limiter, limit_sync)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
     billing = make_billing(settings)
-    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), billing)
+    book = StatsBook(consecutive=settings.eject_consecutive, base_eject_s=settings.eject_base_s,
+                     max_eject_s=settings.eject_max_s)
+    ip_guard = IpGuard(settings.unauth_ip_per_min) if settings.limits_enabled else None
+    chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), book=book,
+                        limiter=limiter, ip_guard=ip_guard, billing=billing,
+                        capped=limiter.capped_listings if limiter is not None else no_caps)
+    metrics.attach_routing(book, chat.budget)
     tasks: list[asyncio.Task[None]] = []
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
                                       settings.control_plane_timeout_s)
@@ -116,6 +150,7 @@ def create_app(settings: ProxySettings) -> HotPath:
             "source_reachable": store.stale_since is None,
             "stale_since": store.stale_since,
             "counts": index.counts if index else {},
+            "limits": limits_status(limiter),
         }
         return Response(200 if ready else 503, [(b"x-request-id", new_request_id().encode())],
                         Content(_JSON, orjson.dumps(status)))
@@ -154,6 +189,11 @@ def create_app(settings: ProxySettings) -> HotPath:
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
         if billing is not None:
             tasks.append(asyncio.create_task(_guard("usage shipper", billing.shipper.run)))  # noqa: TID251
+        if settings.redis_url:
+            reporter = StatsReporter(settings.redis_url, settings.redis_prefix, book, settings.stats_report_s)
+            tasks.append(asyncio.create_task(_guard("stats reporter", reporter.run)))  # noqa: TID251
+        if limit_sync is not None:
+            tasks.append(asyncio.create_task(_guard("limit sync", limit_sync.run)))  # noqa: TID251
 
     async def on_stop(application: Application) -> None:
         for task in tasks:

@@ -25,6 +25,15 @@ def bearer_token(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
+def api_key(x_api_key: bytes | None, authorization: bytes | None) -> str:
+    """The key of an Anthropic-style request: `x-api-key`, else `Authorization: Bearer`."""
+    if x_api_key:
+        return x_api_key.decode("latin-1").strip()
+    if not authorization:
+        raise Unauthorized("Missing API key. Send your key as 'x-api-key: sk-df-…' or 'Authorization: Bearer sk-df-…'.")
+    return bearer_token(authorization.decode("latin-1"))
+
+
 def authenticate(token: str, index: RoutingIndex, hash_secret: bytes, now: float) -> KeyEntry:
     """The key's entry if the key is valid and usable now; otherwise Unauthorized/Forbidden."""
     entry = index.keys.get(hash_key(hash_secret, token))

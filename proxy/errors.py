@@ -1,4 +1,4 @@
-"""The proxy's error tree (pure). `proxy.responses` is the one place errors become responses.
+"""The proxy's error tree (pure). `proxy.reply.error_reply` is the one place errors become bodies.
 
     GatewayError (500 internal_error)
     ├── BadRequest (400)              invalid JSON, field rules, content type
@@ -8,9 +8,12 @@
     ├── Forbidden (403)               IP lists, model allowlist, suspended account
     ├── PaymentRequired (402)         balance or key budget cannot cover the request's maximum cost
     ├── NotFound (404)                unknown model or path
+    ├── RateLimited (429)             a buyer limit (requests, tokens, per-IP) or every listing's seller cap
+    ├── RateLimited (429)             a buyer limit or every eligible listing's seller cap
     ├── MarketUnavailable (503)       no snapshot yet, or no eligible listing
     │   └── BillingUnavailable (503)  billing state unreachable beyond the offline allowance
     └── UpstreamError (502)           connect/first-byte/idle timeouts, upstream 5xx/429
+        └── ListingBusy               a listing at its seller cap (skipped, never answered)
 
 Every error carries a message that names what was wrong and how to fix it.
 """
@@ -61,8 +64,32 @@ class MarketUnavailable(GatewayError):
 
 
 class UpstreamError(GatewayError):
+    """`kind` says what failed, for the fallback rules: connect | timeout | 5xx | 429 | other."""
+
     status = 502
 
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class ListingBusy(UpstreamError):
+    """The chosen listing reached its seller's cap between ranking and the attempt: try the next one,
+    and hold nothing against this one (it did not fail)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "capped")
+
+
+class RateLimited(GatewayError):
+    """429: a limit is spent. `retry_after_s` is honest: a retry after it can succeed."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: float, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = headers or []
 
 class BillingUnavailable(MarketUnavailable):
     pass

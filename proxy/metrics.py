@@ -13,6 +13,11 @@ import os
 import time
 from collections import Counter
 
+from proxy.limits.limiter import Limiter
+from proxy.limits.redis_sync import RedisLimitSync
+from proxy.routing.budget import RetryBudget
+from proxy.routing.stats import StatsBook
+from proxy.routing_metrics import ROUTING_NAMES, render_routing
 from proxy.snapshot.store import SnapshotStore
 
 NAMES = (
@@ -22,15 +27,29 @@ NAMES = (
     "gateway_snapshot_source_up",
     "gateway_snapshot_stale_seconds",
     "gateway_snapshot_objects",
+    *ROUTING_NAMES,
+    "gateway_ratelimit_degraded",
+    "gateway_ratelimit_replicas",
+    "gateway_ratelimit_rejections_total",
+    "gateway_ratelimit_sync_failures_total",
 )
 
 
 class Metrics:
-    __slots__ = ("requests", "_store")
+    __slots__ = ("requests", "_store", "_book", "_budget", "_limiter", "_sync")
 
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, limiter: Limiter | None = None,
+                 sync: RedisLimitSync | None = None) -> None:
         self.requests: Counter[int] = Counter()  # chat completions by HTTP status
         self._store = store
+        self._limiter = limiter
+        self._sync = sync
+        self._book: StatsBook | None = None
+        self._budget: RetryBudget | None = None
+
+    def attach_routing(self, book: StatsBook, budget: RetryBudget) -> None:
+        self._book = book
+        self._budget = budget
 
     def render(self) -> bytes:
         worker = f'worker="{os.getpid()}"'
@@ -60,4 +79,24 @@ class Metrics:
             *(f'gateway_snapshot_objects{{{worker},kind="{kind}"}} {n}'
               for kind, n in sorted((index.counts if index else {}).items())),
         ]
+        if self._book is not None and self._budget is not None:
+            lines += render_routing(worker, self._book, self._budget)
+        if self._limiter is not None:
+            lim = self._limiter
+            lines += [
+                "# HELP gateway_ratelimit_degraded 1 while limits are local (limit / replicas): Redis unreachable "
+                "or not configured.",
+                "# TYPE gateway_ratelimit_degraded gauge",
+                f"gateway_ratelimit_degraded{{{worker}}} {1 if lim.degraded else 0}",
+                "# HELP gateway_ratelimit_replicas Proxy workers sharing the limits (from Redis heartbeats).",
+                "# TYPE gateway_ratelimit_replicas gauge",
+                f"gateway_ratelimit_replicas{{{worker}}} {lim.replicas}",
+                "# HELP gateway_ratelimit_rejections_total Requests refused or listings skipped, by limit.",
+                "# TYPE gateway_ratelimit_rejections_total counter",
+                *(f'gateway_ratelimit_rejections_total{{{worker},limit="{name}"}} {n}'
+                  for name, n in sorted(lim.rejections.items())),
+                "# HELP gateway_ratelimit_sync_failures_total Failed limit sync rounds with Redis.",
+                "# TYPE gateway_ratelimit_sync_failures_total counter",
+                f"gateway_ratelimit_sync_failures_total{{{worker}}} {self._sync.failures if self._sync else 0}",
+            ]
         return ("\n".join(lines) + "\n").encode()

@@ -1,11 +1,17 @@
-"""One chat-completions request: authenticate -> validate -> route -> reserve -> relay -> meter.
+"""One inference request: authenticate -> validate -> route -> reserve -> attempts -> relay -> meter.
 
-Orchestration only. Billing (when on): the request's maximum cost is reserved before any
-upstream call (402 otherwise); exactly one usage event per admitted request is handed to the
-shipper when the response ends — "failed" (nothing billed) if no answer reached the buyer.
-Auth, validation and routing are pure functions over the
-current snapshot index (read once per request); the only awaits are the body
-read, the upstream call and, in the edge, the client writes.
+Serves every endpoint of `proxy.endpoints` (chat completions, Anthropic messages, embeddings,
+speech, transcriptions) with one flow; what differs per endpoint and per seller format (URL,
+headers, body translation, stream translation, error shape) is decided by `proxy.exchange`.
+Orchestration only. Auth, validation and routing are pure functions over the current
+snapshot index (read once per request) and this worker's in-memory live stats; the only
+awaits are the body read, the upstream attempts (`proxy.market`: fallback before the
+first byte, deadline, hedging) and, in the edge, the client writes. Market-only routing
+requires the account's accepted Trading Terms (403). Billing (when on): the request's
+maximum cost, at the costliest listing it may be sent to, is reserved before any upstream
+call (402 otherwise); exactly one usage event per admitted request is handed to the shipper
+when the response ends, for the listing that answered — "failed" (nothing billed) if no
+answer reached the buyer.
 """
 
 from __future__ import annotations
@@ -13,28 +19,59 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-import orjson
-
-from proxy.auth import authenticate, bearer_token, check_access, client_ip
-from proxy.billing.gate import Billing
-from proxy.billing.meter import estimate_tokens, prompt_chars
+from proxy.auth import api_key, authenticate, bearer_token, check_access, client_ip
+from proxy.billing.gate import Billing, asks_of
+from proxy.billing.meter import completion_cap, estimate_tokens, prompt_chars
 from proxy.billing.metering import Meter
 from proxy.edge import Headers, Receive, read_json_body
-from proxy.errors import GatewayError, MarketUnavailable, NotFound
-from proxy.reply import Reply, error_reply
+from proxy.endpoints import CAPABILITY_NAMES, CHAT, Endpoint, View, eligible
+from proxy.errors import (
+    BadRequest,
+    BodyTooLarge,
+    Forbidden,
+    GatewayError,
+    ListingBusy,
+    MarketUnavailable,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    UpstreamError,
+)
+from proxy.exchange import Exchange, prepare, rewrite_body, streams
+from proxy.limits.admission import Admission, guard_ip
+from proxy.limits.ipguard import IpGuard
+from proxy.limits.limiter import Limiter, retry_headers
+from proxy.limits.slots import Slots
+from proxy.limits.tokens import usage_total
+from proxy.market import MarketRun
+from proxy.reply import Reply, anthropic_error_reply, error_reply
+from proxy.routing.budget import RetryBudget
+from proxy.routing.cache import RankCache
+from proxy.routing.headers import NO_HEADERS, RouteHeaders, parse_route_headers
+from proxy.routing.policy import DEFAULT_POLICY, Policy, refine
+from proxy.routing.rank import EXPLORE_RATE, explain, rank
+from proxy.routing.stats import StatsBook
+from proxy.routing.sticky import sticky_first
 from proxy.settings import ProxySettings
-from proxy.snapshot.index import ListingEntry, Network
+from proxy.snapshot.index import KeyEntry, ListingEntry, Network, RoutingIndex
 from proxy.snapshot.store import SnapshotStore
-from proxy.upstream.client import UpstreamClient
-from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, upstream_failure
-from proxy.validation import parse_chat
+from proxy.upload import Upload
+from proxy.upstream.client import UpstreamClient, UpstreamStream
+from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translated, upstream_failure
+from proxy.validation import ChatRequest
 from wire.keys import derive_hash_secret
+from wire.pricing import max_cost
+from wire.snapshot import FeeProfile
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
 _SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
+Out = list[tuple[bytes, bytes]]
 
 
 class RequestIds:
@@ -56,124 +93,365 @@ def new_request_id() -> str:
     return _ids.next()
 
 
-def rewrite_body(body: bytes, upstream_model: str | None, include_usage: bool = False) -> bytes:
-    """The body with `model` set to the seller's upstream name and, for metering a stream,
-    `stream_options.include_usage` on; every other field untouched."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:  # numbers orjson cannot hold (e.g. > 64-bit ints)
-        raise GatewayError("Request body could not be re-encoded for the upstream.") from None
-    if upstream_model is not None:
-        doc["model"] = upstream_model
-    if include_usage:
-        options = doc.get("stream_options")
-        doc["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-    return orjson.dumps(doc)
+_NO_CAPS: frozenset[str] = frozenset()
 
 
-def rewrite_model(body: bytes, upstream_model: str) -> bytes:
-    return rewrite_body(body, upstream_model)
+def no_caps() -> frozenset[str]:
+    """Listings at their seller's rpm/concurrency cap: none unless the limiter supplies them."""
+    return _NO_CAPS
 
 
-def no_route(model: str) -> MarketUnavailable:
-    return MarketUnavailable(
-        f"No seller is currently offering '{model}': 0 active listings. Retry later or choose another model."
+def terms_required() -> Forbidden:
+    return Forbidden(
+        "Market routing (Routing-Strategy: market-only) requires accepting the Trading Terms. "
+        "Accept them with POST /api/account/trading-terms (logged in), then retry."
     )
 
 
+def all_capped(model: str) -> RateLimited:
+    return RateLimited(f"Every listing for '{model}' is at its seller's capacity (requests per minute or "
+                       "concurrent requests). Retry after 1s.", 1.0, retry_headers(1.0))
+
+
+def requested_output(view: object) -> int | None:
+    """The completion budget a request asks for (chat: max_completion_tokens/max_tokens)."""
+    return getattr(view, "max_completion_tokens", None) or getattr(view, "max_tokens", None)
+
+
+def check_capability(index: RoutingIndex, model: str, endpoint: Endpoint) -> None:
+    """404 for an unknown model; 400 when the model cannot serve this endpoint at all."""
+    found = index.models.get(model)
+    if found is None:
+        raise NotFound(f"Model '{model}' does not exist. GET /v1/models lists the available models.")
+    if endpoint.capability not in found.capabilities:
+        raise BadRequest(f"Model '{model}' does not support {CAPABILITY_NAMES[endpoint.capability]} "
+                         f"(its capabilities: {', '.join(found.capabilities)}). GET /v1/models lists each "
+                         "model's capabilities.")
+
+
+@dataclass(slots=True)
+class Plan:
+    """Where a request may go: ranked candidates, the model's eligible listings, the policy."""
+
+    candidates: tuple[ListingEntry, ...]
+    peers: tuple[ListingEntry, ...]
+    policy: Policy
+    deadline_s: float
+    fees: dict[str, FeeProfile]  # fee profiles by id (billing)
+
+
+@dataclass(slots=True)
+class _Opened:
+    """A streamed upstream answer whose first body chunk has arrived."""
+
+    stream: UpstreamStream
+    first: bytes
+    content_type: bytes
+    exchange: Exchange
+
+
+async def _close_opened(opened: _Opened) -> None:
+    await opened.stream.close()
+
+
+async def _drop_json(_: tuple[int, bytes, str, Exchange]) -> None:
+    return None
+
+
 class ChatPipeline:
+    """The inference pipeline of every endpoint (named for the first one it served)."""
+
     def __init__(self, settings: ProxySettings, store: SnapshotStore, upstream: UpstreamClient,
-                 trusted: tuple[Network, ...], billing: Billing | None = None) -> None:
-        self._billing = billing
+                 trusted: tuple[Network, ...], book: StatsBook | None = None,
+                 budget: RetryBudget | None = None, capped: Callable[[], frozenset[str]] = no_caps,
+                 limiter: Limiter | None = None, ip_guard: IpGuard | None = None,
+                 billing: Billing | None = None) -> None:
         self._settings = settings
+        self._billing = billing
+        self._limiter = limiter
+        self._ip_guard = ip_guard
         self._store = store
         self._upstream = upstream
         self._hash_secret = derive_hash_secret(settings.secret_key)
         self._trusted = trusted
+        self.book = book or StatsBook()
+        self.budget = budget or RetryBudget()
+        self.capped = capped
+        self._rand = random.Random()
+        self._rankings = RankCache()
+        self._deadline_s = settings.route_deadline_s
 
-    async def handle(self, headers: Headers, peer: str, receive: Receive) -> Reply:
+    async def handle(self, headers: Headers, peer: str, receive: Receive, endpoint: Endpoint = CHAT) -> Reply:
         request_id = new_request_id()
         rid = request_id.encode()
+        errors = anthropic_error_reply if endpoint.dialect == "anthropic" else error_reply
+        limits: list[Admission] = []  # set once the key is known: errors after it carry the rate headers
         try:
-            return await self._handle(headers, peer, receive, rid, request_id)
+            return await self._handle(headers, peer, receive, rid, endpoint, limits)
         except GatewayError as exc:
-            return error_reply(exc.status, exc.message, rid)
+            extra = exc.headers if isinstance(exc, RateLimited) else []
+            if limits:  # not served: the token reservation and listing place go back
+                limits[0].finish(0)
+                if not any(name == b"x-ratelimit-limit" for name, _ in extra):
+                    extra = limits[0].headers() + extra
+            return errors(exc.status, exc.message, rid, extra)
         except Exception:  # the handler boundary: never a bare 500 page
+            if limits:
+                limits[0].finish(0)
             log.exception("unhandled error in request %s", request_id)
-            return error_reply(500, f"Internal error. Retry with backoff; quote request id {request_id}.", rid)
+            return errors(500, f"Internal error. Retry with backoff; quote request id {request_id}.", rid)
 
-    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes, request_id: str) -> Reply:
+    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
+                      limits: list[Admission]) -> Reply:
         index = self._store.current()
         if index is None:
             raise MarketUnavailable("The gateway has not loaded its market snapshot yet. Retry in a moment.")
+        now = time.time()
         authorization = headers.get(b"authorization")
-        token = bearer_token(authorization.decode("latin-1") if authorization else None)
-        entry = authenticate(token, index, self._hash_secret, time.time())
-        body = await read_json_body(headers, receive, self._settings.max_body_bytes)
-        chat = parse_chat(body)
-        if chat.model not in index.models:
-            raise NotFound(f"Model '{chat.model}' does not exist. GET /v1/models lists the available models.")
-        forwarded = headers.get(b"x-forwarded-for")
-        ip = client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
-        check_access(entry, ip, chat.model)
-        candidates = index.listings.get(chat.model)
-        if not candidates:
-            raise no_route(chat.model)
-        listing = candidates[0]
-        meter: Meter | None = None
-        if self._billing is not None:
-            fees = index.fee_profiles.get(listing.listing.fee_profile_id or "")
-            adm = await self._billing.admit(request_id, entry.key, listing.listing, index.models[chat.model], fees,
-                                            chat, len(body))
-            meter = Meter(self._billing, adm, estimate_tokens(prompt_chars(chat)))
-        wants_usage = chat.stream_options is not None and chat.stream_options.include_usage is True
-        add_usage = bool(chat.stream) and meter is not None and not wants_usage
-        upstream_model = listing.listing.upstream_model
-        if upstream_model != chat.model or add_usage:
-            body = rewrite_body(body, upstream_model if upstream_model != chat.model else None, add_usage)
-        out = [(b"x-request-id", rid), (b"x-df-market-request-id", rid), *listing.market_headers]
         try:
-            if chat.stream:
-                return await self._relay_stream(listing, body, out, meter, add_usage)
-            return await self._relay_json(listing, body, out, meter)
+            if endpoint.dialect == "anthropic":
+                token = api_key(headers.get(b"x-api-key"), authorization)
+            else:
+                token = bearer_token(authorization.decode("latin-1") if authorization else None)
+            entry = authenticate(token, index, self._hash_secret, now)
+        except Unauthorized:  # a 401 flood from one IP turns into cheap 429s; valid keys there still work
+            guard_ip(self._ip_guard, self._client_ip(headers, peer), now)
+            raise
+        adm = None
+        if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here
+            adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans)
+            await adm.admit()
+            limits.append(adm)
+        route_headers = parse_route_headers(headers)
+        if endpoint.parse is None:
+            return await self._upload(headers, peer, receive, rid, endpoint, index, entry, route_headers, adm)
+        body = await read_json_body(headers, receive, self._settings.max_body_bytes)
+        view = endpoint.parse(body)
+        plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
+        out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
+        if adm is not None:
+            await adm.reserve(len(body), requested_output(view), self._settings.limits_default_max_tokens)
+            out_extra += adm.headers()
+
+        meter = await self._reserve(index, entry, view, plan, len(body), rid.decode())
+        add_usage = meter is not None and isinstance(view, ChatRequest) and bool(view.stream) and not (
+            view.stream_options is not None and view.stream_options.include_usage)
+
+        def exchange_for(listing: ListingEntry) -> Exchange:
+            exchange = prepare(endpoint, view, body, listing, headers)
+            if add_usage and exchange.translator is None and listing.listing.api_format == "openai":
+                exchange.body = rewrite_body(exchange.body, None, include_usage=True)
+            return exchange
+
+        try:
+            if streams(endpoint, view):
+                reply = await self._stream(plan, exchange_for, rid, out_extra, adm, meter, add_usage)
+                if adm is not None and reply.stream is not None:
+                    reply.stream = adm.metered(reply.stream)
+                return reply
+            reply = await self._json(plan, exchange_for, rid, out_extra, adm, meter)
+        except UpstreamError as exc:
+            if isinstance(exc, ListingBusy) or exc.kind == "capped":
+                raise all_capped(view.model) from None
+            raise
         finally:
             if meter is not None:
                 meter.end_failed()  # no answer reached the buyer (a no-op once the relay has metered)
+        if adm is not None:
+            adm.finish(usage_total(reply.body))
+        return reply
 
-    def _upstream_headers(self, listing: ListingEntry) -> list[tuple[str, str]]:
-        return [("authorization", listing.auth_header), ("content-type", "application/json")]
+    async def _reserve(self, index: RoutingIndex, entry: KeyEntry, view: View, plan: Plan, body_len: int,
+                       request_id: str) -> Meter | None:
+        """Reserve the request's maximum cost at the costliest listing it may be sent to (402 if
+        unaffordable); the meter is re-pointed at the listing that answers."""
+        if self._billing is None or not isinstance(view, ChatRequest):
+            return None  # metering covers chat completions; other endpoints: see README "Billing"
+        model = index.models[view.model]
+        cap = completion_cap(view, model.context_length)
+        tried = plan.candidates[: plan.policy.max_attempts]
 
-    async def _relay_json(self, listing: ListingEntry, body: bytes, headers: list[tuple[bytes, bytes]],
-                          meter: Meter | None) -> Reply:
-        provider = listing.listing.provider
-        status, data, content_type = await self._upstream.post_json(
-            listing.chat_url, self._upstream_headers(listing), body, provider
-        )
+        def worst(e: ListingEntry) -> int:
+            return max_cost(body_len, cap, asks_of(e.listing, plan.fees.get(e.listing.fee_profile_id or "")))
+
+        costliest = max(tried, key=worst)
+        fees = plan.fees.get(costliest.listing.fee_profile_id or "")
+        reservation = await self._billing.admit(request_id, entry.key, costliest.listing, model, fees, view, body_len)
+        return Meter(self._billing, reservation, estimate_tokens(prompt_chars(view)))
+
+    def _client_ip(self, headers: Headers, peer: str) -> str:
+        forwarded = headers.get(b"x-forwarded-for")
+        return client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self._trusted)
+
+    @staticmethod
+    async def _take(adm: Admission | None, listing: ListingEntry) -> Slots | bool:
+        """A place under the listing's seller caps, or ListingBusy (the attempt moves on)."""
+        if adm is None:
+            return True
+        hold = await adm.take_listing(listing.listing)
+        if hold is False:
+            raise ListingBusy(f"Listing {listing.id} is at its seller's capacity.")
+        return hold
+
+    def _plan(self, index: RoutingIndex, entry: KeyEntry, model: str, endpoint: Endpoint, headers: Headers,
+              peer: str, route_headers: RouteHeaders) -> Plan:
+        """Model, access and terms checks, then the ranked candidates under the key's policy."""
+        check_capability(index, model, endpoint)
+        check_access(entry, self._client_ip(headers, peer), model)
+        account = index.accounts.get(entry.key.account_id)
+        if account is None or not account.trading_terms_accepted:
+            raise terms_required()
+        listings = eligible(index.listings.get(model, ()), endpoint)
+        profile_id = entry.key.routing_profile_id
+        policy = index.policies.get(profile_id, DEFAULT_POLICY) if profile_id else DEFAULT_POLICY
+        if route_headers is not NO_HEADERS:
+            policy = refine(policy, route_headers)
+        book = self.book
+        capped = self.capped()
+        now = book.clock()
+        draw = self._rand.random()
+        ranking = None
+        if draw >= EXPLORE_RATE:  # exploration draws rank afresh
+            key = (index.version, model, endpoint.capability, book.epoch, capped,
+                   policy if policy.session_id is None else replace(policy, session_id=None))
+            ranking = self._rankings.get(key, now)
+        if ranking is None:
+            ranking = rank(listings, policy, book.health, index.stats, capped, now, book.unavailable, draw)
+            if draw >= EXPLORE_RATE:
+                self._rankings.put(key, ranking, now)
+        candidates = ranking.candidates
+        if not candidates:
+            raise MarketUnavailable(explain(model, len(listings), ranking.excluded, policy))
+        if policy.session_id is not None:
+            candidates = sticky_first(candidates, policy.session_id)
+        deadline = policy.deadline_ms / 1000 if policy.deadline_ms else self._deadline_s
+        return Plan(candidates=candidates, peers=listings, policy=policy, deadline_s=deadline,
+                    fees=index.fee_profiles)
+
+    @staticmethod
+    def _out(listing: ListingEntry, attempts: int, rid: bytes, extra: Out) -> Out:
+        return [(b"x-request-id", rid), (b"x-df-market-request-id", rid), *listing.market_headers,
+                (b"x-df-market-attempts", str(attempts).encode()), *extra]
+
+    async def _json(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
+                    extra: Out, adm: Admission | None, meter: Meter | None) -> Reply:
+        async def go(listing: ListingEntry) -> tuple[int, bytes, str, Exchange]:
+            provider = listing.provider
+            exchange = exchange_for(listing)
+            hold = await self._take(adm, listing)
+            try:
+                status, data, content_type = await self._upstream.post_json(
+                    exchange.url, exchange.headers, exchange.body, provider)
+                if status >= 300:
+                    raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
+            except BaseException:
+                if adm is not None:
+                    adm.drop_listing(hold)
+                raise
+            if adm is not None:
+                adm.keep_listing(hold)
+            return status, data, content_type, exchange
+
+        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json)
+        listing, (_, data, content_type, exchange) = await run.run(plan.candidates)
+        if meter is not None:
+            meter.served_by(listing.listing, plan.fees.get(listing.listing.fee_profile_id or ""))
+            meter.end_json(data)
+        if exchange.translate_json is not None:
+            data, content_type = exchange.translate_json(data), "application/json"
+        return Reply(status=200, content_type=content_type.encode(), body=data, attempts=run.attempts,
+                     headers=self._out(listing, len(run.attempts), rid, extra))
+
+    async def _stream(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
+                      extra: Out, adm: Admission | None, meter: Meter | None, strip_usage: bool) -> Reply:
+        async def go(listing: ListingEntry) -> _Opened:
+            provider = listing.provider
+            exchange = exchange_for(listing)
+            hold = await self._take(adm, listing)
+            try:
+                stream = await self._upstream.open_stream(exchange.url, exchange.headers, exchange.body, provider)
+            except BaseException:
+                if adm is not None:
+                    adm.drop_listing(hold)
+                raise
+            try:
+                if stream.status >= 300:
+                    try:
+                        data = await stream.read_all(ERROR_BODY_LIMIT)
+                    except GatewayError:
+                        data = b""
+                    raise upstream_failure(stream.status, data, provider)
+                first = await stream.next_chunk()  # fallback stays possible until this arrives
+                if first is None:
+                    raise UpstreamError(f"Upstream provider '{provider}' ended the stream before any data.", "5xx")
+            except BaseException:
+                await stream.close()
+                if adm is not None:
+                    adm.drop_listing(hold)
+                raise
+            if adm is not None:
+                adm.keep_listing(hold)
+            content_type = (stream.header("content-type") or "text/event-stream").encode()
+            return _Opened(stream, first, content_type, exchange)
+
+        run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _close_opened)
+        listing, opened = await run.run(plan.candidates)
+        headers = self._out(listing, len(run.attempts), rid, extra)
+        book, lid, peers = self.book, listing.id, plan.peers
+
+        def on_end(events: int, seconds: float, failed: bool) -> None:
+            if failed:
+                book.record_failure(lid, (p.id for p in peers))
+            elif events > 2 and seconds > 0.05:
+                book.record_tps(lid, events / seconds)
+
+        exchange = opened.exchange
+        if exchange.translator is not None:
+            headers.extend(_SSE_HEADERS)
+            relay = relay_translated(opened.stream, exchange.translator, opened.first, on_end)
+            return Reply(status=200, content_type=b"text/event-stream; charset=utf-8", headers=headers,
+                         stream=relay, attempts=run.attempts)
+        if opened.content_type.startswith(_SSE):
+            headers.extend(_SSE_HEADERS)
+        tap, on_close = None, None
+        if meter is not None:
+            meter.served_by(listing.listing, plan.fees.get(listing.listing.fee_profile_id or ""))
+            tap, on_close = meter.stream_tap(strip_usage), meter.end_stream
+        return Reply(status=200, content_type=opened.content_type, headers=headers, attempts=run.attempts,
+                     stream=relay_chunks(opened.stream, opened.first, on_end, exchange.stream_error, tap, on_close))
+
+    async def _upload(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
+                      index: RoutingIndex, entry: KeyEntry, route_headers: RouteHeaders,
+                      adm: Admission | None) -> Reply:
+        """A multipart upload (transcriptions): route on the form head, stream the rest upstream.
+
+        The body is streamed once, so there is no fallback: the first ranked candidate serves it."""
+        upload = Upload(headers, receive, self._settings.max_upload_bytes)
+        await upload.read_head()
+        model = upload.head.fields["model"]
+        listing = self._plan(index, entry, model, endpoint, headers, peer, route_headers).candidates[0]
+        if adm is not None:
+            await adm.reserve(0, None, self._settings.limits_default_max_tokens)
+            hold = await adm.take_listing(listing.listing)
+            if hold is False:
+                raise all_capped(model)
+            adm.keep_listing(hold)
+        content_type = (headers.get(b"content-type") or b"").decode("latin-1")
+        upstream_headers = [("authorization", listing.auth_header), ("content-type", content_type)]
+        provider = listing.provider
+        try:
+            status, data, ctype = await self._upstream.post_upload(
+                listing.listing.base_url + endpoint.upstream_path, upstream_headers,
+                upload.chunks(listing.listing.upstream_model), provider)
+        except GatewayError:
+            if upload.too_large:
+                raise BodyTooLarge(f"Upload is larger than the {self._settings.max_upload_bytes:,}-byte limit. "
+                                   "Send a smaller audio file.") from None
+            raise
         if status >= 300:
             raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
-        if meter is not None:
-            meter.end_json(data)
-        return Reply(status=200, content_type=content_type.encode(), headers=headers, body=data)
-
-    async def _relay_stream(self, listing: ListingEntry, body: bytes, headers: list[tuple[bytes, bytes]],
-                            meter: Meter | None, strip_usage: bool) -> Reply:
-        provider = listing.listing.provider
-        stream = await self._upstream.open_stream(
-            listing.chat_url, self._upstream_headers(listing), body, provider
-        )
-        if stream.status >= 300:
-            try:
-                data = await stream.read_all(ERROR_BODY_LIMIT)
-            except GatewayError:
-                data = b""
-            finally:
-                await stream.close()
-            raise upstream_failure(stream.status, data, provider)
-        content_type = (stream.header("content-type") or "text/event-stream").encode()
-        if content_type.startswith(_SSE):
-            headers.extend(_SSE_HEADERS)
-        if meter is None:
-            return Reply(status=200, content_type=content_type, headers=headers, stream=relay_chunks(stream))
-        tap = meter.stream_tap(strip_usage)
-        return Reply(status=200, content_type=content_type, headers=headers,
-                     stream=relay_chunks(stream, tap, meter.end_stream))
+        extra: Out = []
+        if adm is not None:
+            adm.finish(usage_total(data))
+            extra = adm.headers()
+        return Reply(status=200, content_type=ctype.encode(), body=data, headers=self._out(listing, 1, rid, extra))

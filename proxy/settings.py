@@ -20,6 +20,7 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     control_plane_url: str = ""  # where /api/*, /v1/pool/* … are forwarded
     control_plane_timeout_s: float = 60.0  # a whole forwarded exchange
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 25 * 1024 * 1024  # /v1/audio/transcriptions uploads (413 above)
     connect_timeout_s: float = 5.0
     first_byte_timeout_s: float = 60.0  # request sent -> response headers
     idle_timeout_s: float = 60.0  # between two body chunks from the upstream
@@ -33,6 +34,20 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     usage_spool_dir: str = ".dragonfly/spool"
     usage_spool_max_bytes: int = 256 * 1024 * 1024
     offline_allowance_micro_usd: int = 1_000_000  # per account per process while Redis is unreachable
+    route_deadline_s: float = 90.0  # all attempts of one request, until the first byte
+    eject_base_s: float = 10.0  # outlier ejection: first back-off (doubles per ejection)
+    eject_max_s: float = 300.0
+    eject_consecutive: int = 5  # consecutive failures that eject a listing
+    stats_report_s: float = 5.0  # how often live listing stats go to Redis
+    limits_enabled: bool = True  # DF_LIMITS=0 turns buyer limits and seller caps off (benchmarks)
+    limits_redis_url: str = ""  # global limits through Redis; empty: local buckets only (one process)
+    limits_window_s: float = 60.0  # the "per minute" of RPM/TPM (shorter only in tests)
+    limits_sync_s: float = 0.02  # background lease round interval
+    limits_wait_s: float = 0.25  # longest a request waits for a lease before using its local share
+    limits_redis_timeout_s: float = 0.05  # one sync round trip
+    limits_min_replicas: int = 1  # replicas assumed at least, for the outage share limit / n
+    limits_default_max_tokens: int = 1024  # completion budget reserved when a request sets none
+    unauth_ip_per_min: int = 60  # failed authentications per IP per minute per worker before 429
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -82,6 +97,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         control_plane_url=env.get("DF_CONTROL_PLANE_URL", "").rstrip("/"),
         control_plane_timeout_s=_float(env, "DF_CONTROL_PLANE_TIMEOUT_S", 60.0),
         max_body_bytes=_int(env, "DF_MAX_BODY_BYTES", 10 * 1024 * 1024),
+        max_upload_bytes=_int(env, "DF_MAX_UPLOAD_BYTES", 25 * 1024 * 1024),
         connect_timeout_s=_float(env, "DF_UPSTREAM_CONNECT_TIMEOUT_S", 5.0),
         first_byte_timeout_s=_float(env, "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S", 60.0),
         idle_timeout_s=_float(env, "DF_UPSTREAM_IDLE_TIMEOUT_S", 60.0),
@@ -95,4 +111,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         usage_spool_dir=env.get("DF_USAGE_SPOOL_DIR", "") or ".dragonfly/spool",
         usage_spool_max_bytes=_int(env, "DF_USAGE_SPOOL_MAX_BYTES", 256 * 1024 * 1024),
         offline_allowance_micro_usd=_int(env, "DF_OFFLINE_ALLOWANCE_MICRO_USD", 1_000_000),
+        route_deadline_s=_float(env, "DF_ROUTE_DEADLINE_S", 90.0),
+        eject_base_s=_float(env, "DF_EJECT_BASE_S", 10.0),
+        eject_max_s=_float(env, "DF_EJECT_MAX_S", 300.0),
+        eject_consecutive=_int(env, "DF_EJECT_CONSECUTIVE", 5),
+        stats_report_s=_float(env, "DF_STATS_REPORT_S", 5.0),
+        limits_enabled=env.get("DF_LIMITS", "1").strip().lower() not in ("0", "off", "false", "no"),
+        limits_redis_url=redis_url,
+        limits_window_s=_float(env, "DF_LIMITS_WINDOW_S", 60.0),
+        limits_sync_s=_float(env, "DF_LIMITS_SYNC_MS", 20.0) / 1000,
+        limits_wait_s=_float(env, "DF_LIMITS_WAIT_MS", 250.0) / 1000,
+        limits_redis_timeout_s=_float(env, "DF_LIMITS_REDIS_TIMEOUT_MS", 50.0) / 1000,
+        limits_min_replicas=_int(env, "DF_LIMITS_MIN_REPLICAS", 1),
+        limits_default_max_tokens=_int(env, "DF_LIMITS_DEFAULT_MAX_TOKENS", 1024),
+        unauth_ip_per_min=_int(env, "DF_UNAUTH_IP_PER_MIN", 60),
     )

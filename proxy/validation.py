@@ -51,7 +51,7 @@ class ChatRequest(msgspec.Struct, kw_only=True):
 _chat_decoder = msgspec.json.Decoder(ChatRequest)
 
 
-def _explain(exc: msgspec.ValidationError) -> str:
+def explain(exc: msgspec.ValidationError) -> str:
     """Turn msgspec's "<rule> - at `$.<path>`" into a message naming field and rule."""
     text = str(exc)
     rule, sep, where = text.rpartition(" - at `$")
@@ -71,7 +71,7 @@ def parse_chat(body: bytes) -> ChatRequest:
     try:
         req = _chat_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise BadRequest(_explain(exc)) from None
+        raise BadRequest(explain(exc)) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"Request body is not valid JSON ({exc}). Send a JSON object.") from None
     for i, message in enumerate(req.messages):

@@ -74,6 +74,8 @@ def control_plane(
         "DF_ADMIN_TOKEN": admin,
         "DF_ALLOW_PRIVATE_UPSTREAMS": "0",
         "DF_SIGNUP_CREDIT_CENTS": "10",
+        "DF_LOGIN_PER_IP_PER_MIN": "100000",  # the suite logs in often from one IP; test_ip_limits checks them
+        "DF_SIGNUP_PER_IP_PER_MIN": "100000",
     }
     with granian("control_plane.asgi:app", log_dir=tmp_path_factory.mktemp("control_plane"), env=env) as server:
         yield ControlPlane(server=server, admin_token=admin, secret_key=secret, database_url=database_url,

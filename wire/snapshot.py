@@ -23,6 +23,21 @@ KeyStatus = Literal["active", "disabled"]
 AccountStatus = Literal["active", "suspended"]
 ListingStatus = Literal["active", "paused"]
 
+# What a model or listing can serve. The proxy routes an endpoint only to listings that carry its
+# capability: chat (/v1/chat/completions and /v1/messages), embeddings, tts (/v1/audio/speech),
+# asr (/v1/audio/transcriptions). reasoning, image_generation and video_generation are kinds a
+# listing may already declare; no endpoint routes to the last two yet. Catalog models may carry
+# other, descriptive tags too ("code", "agents"); only these kinds are routing capabilities.
+KINDS: tuple[str, ...] = ("chat", "embeddings", "tts", "asr", "reasoning", "image_generation", "video_generation")
+
+# The unit a model's prices (and its listings' asks) count, per million units (micro-USD each):
+#   token        chat (input and output tokens) and embeddings (input tokens; output price 0)
+#   character    tts: characters of `input` (the input price; output price 0)
+#   audio_second asr: seconds of uploaded audio, rounded up per request (the input price), plus
+#                output tokens of the transcript when the upstream reports them (output price)
+PriceUnit = Literal["token", "character", "audio_second"]
+PRICE_UNITS: tuple[str, ...] = ("token", "character", "audio_second")
+
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A catalog model buyers can ask for (its public id and reference prices)."""
@@ -33,6 +48,7 @@ class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     output_price: int
     context_length: int = 0
     capabilities: tuple[str, ...] = ("chat",)
+    price_unit: PriceUnit = "token"  # what input_price/output_price count (see PRICE_UNITS)
 
 
 class Listing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -54,6 +70,7 @@ class Listing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     rpm_limit: int | None = None
     concurrency_limit: int | None = None
     fee_profile_id: str | None = None
+    capabilities: tuple[str, ...] = ("chat",)  # routing kinds this listing serves (see KINDS)
 
 
 class Key(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -87,6 +104,58 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     tpm_limit: int | None
 
 
+Strategy = Literal["cost-first", "balanced", "reliability-first", "quality-first", "custom"]
+PrivacyMode = Literal["any", "trusted_only"]
+FallbackOn = Literal["connect", "timeout", "5xx", "429"]
+DEFAULT_FALLBACK_ON: tuple[FallbackOn, ...] = ("connect", "timeout", "5xx", "429")
+
+
+class Profile(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A buyer's routing profile (keys carry the effective `routing_profile_id`).
+
+    Prices are micro-USD per Mtok (hard ceilings); `max_ttft_ms`/`min_throughput_tps` are soft
+    targets (ranking only), the `hard_*` ones filters. Weights (0..100) are used by `custom`
+    and otherwise come from the strategy. `hedge_ttft_ms` opts into hedging; `deadline_ms`
+    bounds all attempts of one request (0 = the proxy's default).
+    """
+
+    id: str
+    account_id: str
+    strategy: Strategy = "balanced"
+    provider_only: tuple[str, ...] = ()
+    provider_ignore: tuple[str, ...] = ()
+    provider_order: tuple[str, ...] = ()
+    max_price_input: int | None = None
+    max_price_output: int | None = None
+    max_ttft_ms: int | None = None
+    min_throughput_tps: int | None = None
+    hard_max_ttft_ms: int | None = None
+    hard_min_throughput_tps: int | None = None
+    privacy_mode: PrivacyMode = "any"
+    fallback_enabled: bool = True
+    max_attempts: int = 3
+    fallback_on: tuple[FallbackOn, ...] = DEFAULT_FALLBACK_ON
+    deadline_ms: int = 0
+    hedge_ttft_ms: int | None = None
+    weight_price: int | None = None
+    weight_latency: int | None = None
+    weight_throughput: int | None = None
+    weight_reliability: int | None = None
+
+
+class ListingStats(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Live figures of one listing, aggregated by the control plane from every proxy's reports.
+
+    Not money: floats are fine. `samples` is the number of requests the figures rest on.
+    """
+
+    listing_id: str
+    ttft_ms: float = 0.0
+    tps: float = 0.0
+    error_rate: float = 0.0
+    samples: int = 0
+
+
 class FeeProfile(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The platform fee applied to a listing's trades, in basis points (1/100 of a percent).
 
@@ -110,6 +179,8 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     keys: tuple[Key, ...] = ()
     accounts: tuple[Account, ...] = ()
     plans: tuple[Plan, ...] = ()
+    profiles: tuple[Profile, ...] = ()  # appended by issue 4 (market routing)
+    stats: tuple[ListingStats, ...] = ()  # live listing figures, aggregated across proxies
     fee_profiles: tuple[FeeProfile, ...] = ()  # appended (issue 5); listings name one by fee_profile_id
 
 
@@ -132,6 +203,7 @@ def check_consistent(snap: Snapshot) -> None:
         ("key", [k.id for k in snap.keys]),
         ("key hash", [k.hash for k in snap.keys]),
         ("account", [a.id for a in snap.accounts]),
+        ("profile", [p.id for p in snap.profiles]),
     ):
         if len(ids) != len(set(ids)):
             problems.append(f"duplicate {label} ids")

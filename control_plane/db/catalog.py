@@ -21,5 +21,10 @@ async def provider_slugs(conn: asyncpg.Connection) -> set[str]:
     return {str(r["slug"]) for r in await conn.fetch("SELECT slug FROM providers")}
 
 
+async def model_capabilities(conn: asyncpg.Connection, model_id: str) -> tuple[str, ...] | None:
+    caps = await conn.fetchval("SELECT capabilities FROM models WHERE id = $1 AND active", model_id)
+    return None if caps is None else tuple(caps)
+
+
 async def active_model_ids(conn: asyncpg.Connection) -> set[str]:
     return {str(r["id"]) for r in await conn.fetch("SELECT id FROM models WHERE active")}

@@ -7,7 +7,8 @@ import asyncpg
 PROFILE_COLUMNS = """
     id::text AS id, name, strategy, is_default, provider_only, provider_ignore, provider_order,
     max_price_input, max_price_output, max_ttft_ms, min_throughput_tps, hard_max_ttft_ms,
-    hard_min_throughput_tps, privacy_mode, fallback_enabled, max_attempts, created_at, updated_at
+    hard_min_throughput_tps, privacy_mode, fallback_enabled, max_attempts, fallback_on, deadline_ms, hedge_ttft_ms,
+    weight_price, weight_latency, weight_throughput, weight_reliability, created_at, updated_at
 """
 PATCHABLE = frozenset(
     {
@@ -26,6 +27,13 @@ PATCHABLE = frozenset(
         "privacy_mode",
         "fallback_enabled",
         "max_attempts",
+        "fallback_on",
+        "deadline_ms",
+        "hedge_ttft_ms",
+        "weight_price",
+        "weight_latency",
+        "weight_throughput",
+        "weight_reliability",
     }
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from control_plane.snapshot.rows import (
     AccountRow,
@@ -11,11 +12,14 @@ from control_plane.snapshot.rows import (
     ListingRow,
     ModelRow,
     PlanRow,
+    ProfileRow,
     SnapshotRows,
 )
 
 _PLANS = "SELECT name, rpm_limit, tpm_limit FROM plans"
-_MODELS = "SELECT id, owned_by, input_price, output_price, context_length, capabilities FROM models WHERE active"
+_MODELS = """
+SELECT id, owned_by, input_price, output_price, context_length, capabilities, price_unit FROM models WHERE active
+"""
 _ACCOUNTS = """
 SELECT id::text, plan, status, trading_terms_accepted_at IS NOT NULL, rpm_limit, tpm_limit FROM accounts
 """
@@ -31,12 +35,21 @@ _FEES = "SELECT id, buyer_fee_bps, seller_fee_bps FROM fee_profiles"
 _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
-       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.fee_profile_id
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities, l.fee_profile_id
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
 JOIN accounts a ON a.id = l.account_id
 """
+
+_PROFILES = """
+SELECT id::text AS id, account_id::text AS account_id, strategy, provider_only, provider_ignore, provider_order,
+       max_price_input, max_price_output, max_ttft_ms, min_throughput_tps, hard_max_ttft_ms,
+       hard_min_throughput_tps, privacy_mode, fallback_enabled, max_attempts, fallback_on, deadline_ms,
+       hedge_ttft_ms, weight_price, weight_latency, weight_throughput, weight_reliability
+FROM routing_profiles
+"""
+_TUPLES = ("provider_only", "provider_ignore", "provider_order", "fallback_on")
 
 
 async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
@@ -50,6 +63,7 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 output_price=r[3],
                 context_length=r[4],
                 capabilities=tuple(r[5]),
+                price_unit=r[6],
             )
             for r in await conn.fetch(_MODELS)
         ]
@@ -93,10 +107,15 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 seller_status=r[15],
                 rpm_limit=r[16],
                 concurrency_limit=r[17],
-                fee_profile_id=r[18],
+                capabilities=tuple(r[18]),
+                fee_profile_id=r[19],
             )
             for r in await conn.fetch(_LISTINGS)
         ]
+        profiles = [
+            msgspec.convert({k: tuple(v) if k in _TUPLES else v for k, v in dict(r).items()}, ProfileRow)
+            for r in await conn.fetch(_PROFILES)
+        ]
         fees = [FeeProfileRow(id=r[0], buyer_fee_bps=r[1], seller_fee_bps=r[2]) for r in await conn.fetch(_FEES)]
     return SnapshotRows(plans=plans, models=models, accounts=accounts, keys=keys, listings=listings,
-                        fee_profiles=fees)
+                        profiles=profiles, fee_profiles=fees)

@@ -27,6 +27,7 @@ def token_digest(token: str) -> str:
 
 
 async def signup(call: Call) -> Response:
+    await call.limit_per_ip("signup")
     body = await call.body(SignupRequest)
     email = check_email(body.email)
     problem = password_problem(body.password)
@@ -84,6 +85,7 @@ async def verify(call: Call) -> Response:
 
 
 async def login(call: Call) -> Response:
+    await call.limit_per_ip("login")
     body = await call.body(LoginRequest)
     async with call.services.pool.acquire() as conn:
         row = await db.credentials_by_email(conn, body.email.strip())

@@ -15,6 +15,7 @@ from blacksheep import Content, Request, Response
 from control_plane.auth.principal import Principal
 from control_plane.crypto import SecretBox
 from control_plane.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from control_plane.http.ip_limit import IpLimiter, Network, caller_ip
 from control_plane.settings import Settings
 
 T = TypeVar("T")
@@ -42,6 +43,8 @@ class Services:
     clock: Callable[[], float] = time.time
     push_credit: Callable[[str], Awaitable[None]] = _no_push  # after a credit commits (billing.credit_state)
     pending_account: Callable[[str], Awaitable[str | None]] = _no_pending  # /v1/generation while unsettled
+    ip_limiter: IpLimiter | None = None
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 @dataclass
@@ -56,6 +59,15 @@ class Call:
     def account_id(self) -> str:
         assert self.principal is not None, "route declared no caller"
         return self.principal.account_id
+
+    async def limit_per_ip(self, endpoint: str) -> None:
+        """429 when this client IP called `endpoint` too often this minute."""
+        limiter = self.services.ip_limiter
+        if limiter is not None:
+            forwarded = self.request.get_first_header(b"x-forwarded-for")
+            ip = caller_ip(self.request.client_ip, forwarded.decode("latin-1") if forwarded else None,
+                           self.services.trusted_proxies)
+            await limiter.check(endpoint, ip)
 
     def path_id(self, name: str = "id") -> str:
         """A UUID path parameter; anything else cannot name an object, so it is a 404 later."""

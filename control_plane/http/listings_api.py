@@ -17,6 +17,7 @@ from control_plane.http.views import listing_view
 from control_plane.schemas.envelopes import Deleted, ListOf
 from control_plane.schemas.seller import ListingCreate, ListingPatch
 from control_plane.validation import check_name, check_uuid, price_micros
+from wire.snapshot import KINDS
 
 _NOT_FOUND = "no listing with this id on your account; list yours with GET /v1/market/listings"
 
@@ -41,6 +42,18 @@ def _positive(value: int | None, field: str) -> int | None:
     return value
 
 
+def check_capabilities(value: list[str], model_caps: tuple[str, ...] | None = None) -> list[str]:
+    """Routing kinds, each known (and served by the model, when it is known); at least one."""
+    if not value:
+        raise BadRequest("capabilities: list at least one of " + ", ".join(KINDS))
+    for cap in value:
+        if cap not in KINDS:
+            raise BadRequest(f"capabilities: unknown kind {cap[:40]!r}; use {', '.join(KINDS)}")
+        if model_caps is not None and cap not in model_caps:
+            raise BadRequest(f"capabilities: the model does not offer {cap!r} (it offers {', '.join(model_caps)})")
+    return sorted(set(value))
+
+
 def _values(body: ListingCreate | ListingPatch) -> dict[str, object]:
     out: dict[str, object] = {}
     for name in body.__struct_fields__:
@@ -55,6 +68,9 @@ def _values(body: ListingCreate | ListingPatch) -> dict[str, object]:
             out["price_multiplier_bps"] = multiplier_bps(value)
         elif name in ("rpm_limit", "concurrency_limit"):
             out[name] = _positive(value, name)
+        elif name == "capabilities":
+            if value is not None:
+                out[name] = check_capabilities(value)
         elif name == "upstream_model":
             if value is not None:
                 out[name] = check_name(value, "upstream_model", required=True, max_len=200)
@@ -73,6 +89,9 @@ async def create_listing(call: Call) -> Response:
         if body.model not in await db_catalog.active_model_ids(conn):
             raise BadRequest(f"model: unknown model {body.model[:80]!r}; see GET /v1/models for model ids")
         values.setdefault("upstream_model", body.model.split("/", 1)[-1])
+        model_caps = await db_catalog.model_capabilities(conn, body.model) or ("chat",)
+        default_caps = [c for c in model_caps if c in KINDS] or ["chat"]
+        values["capabilities"] = check_capabilities(body.capabilities or default_caps, model_caps)
         try:
             row = await db.insert_listing(
                 conn,

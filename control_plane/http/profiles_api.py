@@ -34,6 +34,16 @@ def _positive(value: int | None, field: str) -> int | None:
     return value
 
 
+def _between(value: int | None, field: str, low: int, high: int) -> int | None:
+    if value is not None and not low <= value <= high:
+        raise BadRequest(f"{field}: must be between {low} and {high}, or null")
+    return value
+
+
+_RANGES = {"deadline_ms": (100, 600_000), "hedge_ttft_ms": (10, 600_000), "weight_price": (0, 100),
+           "weight_latency": (0, 100), "weight_throughput": (0, 100), "weight_reliability": (0, 100)}
+
+
 def _attempts(value: int) -> int:
     if not 1 <= value <= 10:
         raise BadRequest("max_attempts: must be between 1 and 10")
@@ -57,6 +67,10 @@ async def _values(conn: asyncpg.Connection, body: ProfileCreate | ProfilePatch) 
             out[name] = _positive(value, name)
         elif name == "max_attempts":
             out[name] = _attempts(value)
+        elif name in _RANGES:
+            out[name] = _between(value, name, *_RANGES[name])
+        elif name == "fallback_on":
+            out[name] = list(dict.fromkeys(value))
         else:
             out[name] = value
     return out

@@ -93,6 +93,13 @@ def profile_view(row: asyncpg.Record) -> ProfileView:
         privacy_mode=row["privacy_mode"],
         fallback_enabled=row["fallback_enabled"],
         max_attempts=row["max_attempts"],
+        fallback_on=list(row["fallback_on"]),
+        deadline_ms=row["deadline_ms"],
+        hedge_ttft_ms=row["hedge_ttft_ms"],
+        weight_price=row["weight_price"],
+        weight_latency=row["weight_latency"],
+        weight_throughput=row["weight_throughput"],
+        weight_reliability=row["weight_reliability"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -140,4 +147,5 @@ def listing_view(row: asyncpg.Record) -> ListingView:
         status=row["status"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        capabilities=list(row["capabilities"]),
     )

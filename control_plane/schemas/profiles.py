@@ -9,6 +9,7 @@ import msgspec
 
 Strategy = Literal["cost-first", "balanced", "reliability-first", "quality-first", "custom"]
 PrivacyMode = Literal["any", "trusted_only"]
+FallbackOn = Literal["connect", "timeout", "5xx", "429"]
 
 
 class ProfileCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -27,6 +28,13 @@ class ProfileCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     privacy_mode: PrivacyMode = "any"
     fallback_enabled: bool = True
     max_attempts: int = 3
+    fallback_on: list[FallbackOn] = msgspec.field(default_factory=lambda: ["connect", "timeout", "5xx", "429"])
+    deadline_ms: int | None = None  # all attempts of one request; null = the proxy's default
+    hedge_ttft_ms: int | None = None  # opt-in hedging: start a 2nd listing after this TTFT
+    weight_price: int | None = None  # 0..100, strategy "custom"
+    weight_latency: int | None = None
+    weight_throughput: int | None = None
+    weight_reliability: int | None = None
 
 
 class ProfilePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -45,6 +53,13 @@ class ProfilePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     privacy_mode: PrivacyMode | msgspec.UnsetType = msgspec.UNSET
     fallback_enabled: bool | msgspec.UnsetType = msgspec.UNSET
     max_attempts: int | msgspec.UnsetType = msgspec.UNSET
+    fallback_on: list[FallbackOn] | msgspec.UnsetType = msgspec.UNSET
+    deadline_ms: int | None | msgspec.UnsetType = msgspec.UNSET
+    hedge_ttft_ms: int | None | msgspec.UnsetType = msgspec.UNSET
+    weight_price: int | None | msgspec.UnsetType = msgspec.UNSET
+    weight_latency: int | None | msgspec.UnsetType = msgspec.UNSET
+    weight_throughput: int | None | msgspec.UnsetType = msgspec.UNSET
+    weight_reliability: int | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class ProfileView(msgspec.Struct, kw_only=True):
@@ -64,5 +79,12 @@ class ProfileView(msgspec.Struct, kw_only=True):
     privacy_mode: PrivacyMode
     fallback_enabled: bool
     max_attempts: int
+    fallback_on: list[FallbackOn]
+    deadline_ms: int | None
+    hedge_ttft_ms: int | None
+    weight_price: int | None
+    weight_latency: int | None
+    weight_throughput: int | None
+    weight_reliability: int | None
     created_at: datetime
     updated_at: datetime

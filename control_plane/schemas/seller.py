@@ -53,6 +53,7 @@ class ListingCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rpm_limit: int | None = None
     concurrency_limit: int | None = None
     status: ListingStatus = "active"
+    capabilities: list[str] | None = None  # routing kinds; default: the model's kinds (wire.snapshot.KINDS)
 
 
 class ListingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -66,6 +67,7 @@ class ListingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rpm_limit: int | None | msgspec.UnsetType = msgspec.UNSET
     concurrency_limit: int | None | msgspec.UnsetType = msgspec.UNSET
     status: ListingStatus | msgspec.UnsetType = msgspec.UNSET
+    capabilities: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ListingView(msgspec.Struct, kw_only=True):
@@ -85,3 +87,4 @@ class ListingView(msgspec.Struct, kw_only=True):
     status: ListingStatus
     created_at: datetime
     updated_at: datetime
+    capabilities: list[str] = msgspec.field(default_factory=lambda: ["chat"])

@@ -14,18 +14,24 @@ from typing import get_args
 
 import msgspec
 
-from control_plane.snapshot.rows import ListingRow, SnapshotRows
+from control_plane.snapshot.rows import ListingRow, ProfileRow, SnapshotRows
 from wire.snapshot import (
+    PRICE_UNITS,
     Account,
     AccountStatus,
     ApiFormat,
+    FallbackOn,
     FeeProfile,
     Key,
     KeyStatus,
     Listing,
+    ListingStats,
     Model,
     Plan,
+    PrivacyMode,
+    Profile,
     Snapshot,
+    Strategy,
     check_consistent,
 )
 
@@ -33,6 +39,8 @@ OpenKey = Callable[[bytes, str, str], str]  # (ciphertext, seller_id, pool_key_i
 _KEY_STATUSES: tuple[str, ...] = get_args(KeyStatus)
 _ACCOUNT_STATUSES: tuple[str, ...] = get_args(AccountStatus)
 _API_FORMATS: tuple[str, ...] = get_args(ApiFormat)
+_STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+_FALLBACK_ON: tuple[FallbackOn, ...] = get_args(FallbackOn)
 
 
 class BuildResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,11 +66,31 @@ def _listing(row: ListingRow, upstream_key: str) -> Listing:
         rpm_limit=row.rpm_limit,
         concurrency_limit=row.concurrency_limit,
         fee_profile_id=row.fee_profile_id,
+        capabilities=row.capabilities,
     )
 
 
-def build_snapshot(rows: SnapshotRows, open_key: OpenKey) -> BuildResult:
-    """The snapshot the proxies route from; raises `SnapshotInconsistent` if rows dangle."""
+def _profile(row: ProfileRow) -> Profile:
+    strategy: Strategy = next((s for s in _STRATEGIES if s == row.strategy), "balanced")
+    privacy: PrivacyMode = "trusted_only" if row.privacy_mode == "trusted_only" else "any"
+    return Profile(
+        id=row.id, account_id=row.account_id, strategy=strategy, provider_only=row.provider_only,
+        provider_ignore=row.provider_ignore, provider_order=row.provider_order,
+        max_price_input=row.max_price_input, max_price_output=row.max_price_output, max_ttft_ms=row.max_ttft_ms,
+        min_throughput_tps=row.min_throughput_tps, hard_max_ttft_ms=row.hard_max_ttft_ms,
+        hard_min_throughput_tps=row.hard_min_throughput_tps, privacy_mode=privacy,
+        fallback_enabled=row.fallback_enabled, max_attempts=row.max_attempts,
+        fallback_on=tuple(f for f in _FALLBACK_ON if f in row.fallback_on), deadline_ms=row.deadline_ms or 0,
+        hedge_ttft_ms=row.hedge_ttft_ms, weight_price=row.weight_price, weight_latency=row.weight_latency,
+        weight_throughput=row.weight_throughput, weight_reliability=row.weight_reliability,
+    )
+
+
+def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingStats, ...] = ()) -> BuildResult:
+    """The snapshot the proxies route from; raises `SnapshotInconsistent` if rows dangle.
+
+    `stats` are the live listing figures aggregated from the proxies' reports (`wire.stats`);
+    only those of routed listings are kept."""
     skipped: list[tuple[str, str]] = []
     listings: list[Listing] = []
     model_ids = {m.id for m in rows.models}
@@ -97,6 +125,7 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey) -> BuildResult:
                 output_price=m.output_price,
                 context_length=m.context_length,
                 capabilities=m.capabilities,
+                price_unit=m.price_unit if m.price_unit in PRICE_UNITS else "token",  # type: ignore[arg-type]
             )
             for m in sorted(rows.models, key=lambda m: m.id)
         ),
@@ -138,6 +167,8 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey) -> BuildResult:
             FeeProfile(id=f.id, buyer_fee_bps=f.buyer_fee_bps, seller_fee_bps=f.seller_fee_bps)
             for f in sorted(rows.fee_profiles, key=lambda f: f.id)
         ),
+        profiles=tuple(_profile(r) for r in sorted(rows.profiles, key=lambda r: r.id)),
+        stats=tuple(s for s in stats if s.listing_id in {x.id for x in listings}),
     )
     check_consistent(snap)
     return BuildResult(snapshot=snap, skipped=tuple(skipped))

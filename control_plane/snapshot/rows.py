@@ -18,6 +18,7 @@ class ModelRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     output_price: int
     context_length: int
     capabilities: tuple[str, ...]
+    price_unit: str = "token"
 
 
 class AccountRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -62,7 +63,33 @@ class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     seller_status: str
     rpm_limit: int | None
     concurrency_limit: int | None
+    capabilities: tuple[str, ...] = ("chat",)
     fee_profile_id: str | None = None
+
+
+class ProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    account_id: str
+    strategy: str
+    provider_only: tuple[str, ...]
+    provider_ignore: tuple[str, ...]
+    provider_order: tuple[str, ...]
+    max_price_input: int | None
+    max_price_output: int | None
+    max_ttft_ms: int | None
+    min_throughput_tps: int | None
+    hard_max_ttft_ms: int | None
+    hard_min_throughput_tps: int | None
+    privacy_mode: str
+    fallback_enabled: bool
+    max_attempts: int
+    fallback_on: tuple[str, ...]
+    deadline_ms: int | None
+    hedge_ttft_ms: int | None
+    weight_price: int | None
+    weight_latency: int | None
+    weight_throughput: int | None
+    weight_reliability: int | None
 
 
 class FeeProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -78,3 +105,4 @@ class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     keys: list[KeyRow]
     listings: list[ListingRow]
     fee_profiles: list[FeeProfileRow] = []
+    profiles: list[ProfileRow] = []

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 
-from proxy.billing.gate import Admission, Billing
+from proxy.billing.gate import Admission, Billing, asks_of
 from proxy.billing.meter import Metered, StreamTap, bill, meter_json
 from proxy.upstream.relay import StreamEnd
+from wire.snapshot import FeeProfile, Listing
 
 
 class Meter:
@@ -24,6 +25,12 @@ class Meter:
         self._prompt_estimate = prompt_estimate
         self._tap: StreamTap | None = None
         self._done = False
+
+    def served_by(self, listing: Listing, fees: FeeProfile | None) -> None:
+        """The listing that answered (fallback may differ from the one the reservation priced):
+        the usage event and the charge are at its asks."""
+        self._adm.listing = listing
+        self._adm.asks = asks_of(listing, fees)
 
     def stream_tap(self, strip_usage: bool) -> StreamTap:
         self._tap = StreamTap(strip_usage)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from proxy.routing.policy import Policy, profile_policy
 from wire.money import micros_to_usd
-from wire.snapshot import Account, FeeProfile, Key, Listing, Model, Snapshot, check_consistent
+from wire.snapshot import Account, FeeProfile, Key, Listing, ListingStats, Model, Plan, Snapshot, check_consistent
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -34,6 +35,13 @@ class ListingEntry:
     chat_url: str
     auth_header: str
     market_headers: tuple[tuple[bytes, bytes], ...]  # route diagnostics, fixed per listing
+    id: str = ""  # the fields routing reads, flattened (one attribute load each)
+    id_bytes: bytes = b""
+    provider: str = ""
+    trusted: bool = False
+    ask_input: int = 0
+    ask_output: int = 0
+    price: int = 0  # blended ask: 3 x input + output, micro-USD per Mtok
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +54,16 @@ class RoutingIndex:
     listings: dict[str, tuple[ListingEntry, ...]]  # model id -> active listings, cheapest first
     models_json: bytes
     counts: dict[str, int] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)  # routing profile id -> its policy
+    stats: dict[str, ListingStats] = field(default_factory=dict)  # aggregated across proxies
+    plans: dict[str, Plan] = field(default_factory=dict)
     fee_profiles: dict[str, FeeProfile] = field(default_factory=dict)
 
 
 class _ModelPricing(msgspec.Struct):
     input: str
     output: str
-    unit: str = "usd_per_million_tokens"
+    unit: str = "usd_per_million_tokens"  # or usd_per_million_characters / usd_per_million_audio_seconds
 
 
 class _ModelOut(msgspec.Struct):
@@ -96,6 +107,13 @@ def _listing_entry(listing: Listing) -> ListingEntry:
         chat_url=f"{listing.base_url.rstrip('/')}/chat/completions",
         auth_header=f"Bearer {listing.upstream_key}",
         market_headers=tuple(headers),
+        id=listing.id,
+        id_bytes=listing.id.encode(),
+        provider=listing.provider.lower(),
+        trusted=listing.trusted,
+        ask_input=listing.ask_input,
+        ask_output=listing.ask_output,
+        price=3 * listing.ask_input + listing.ask_output,
     )
 
 
@@ -104,7 +122,8 @@ def _models_json(models: list[Model], created: int) -> bytes:
         _ModelOut(
             id=m.id,
             owned_by=m.owned_by,
-            pricing=_ModelPricing(input=micros_to_usd(m.input_price), output=micros_to_usd(m.output_price)),
+            pricing=_ModelPricing(input=micros_to_usd(m.input_price), output=micros_to_usd(m.output_price),
+                                  unit=f"usd_per_million_{m.price_unit}s"),
             context_length=m.context_length,
             capabilities=m.capabilities,
             created=created,
@@ -147,5 +166,11 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         listings=listings,
         models_json=_models_json(list(snap.models), snap.created_at),
         counts={"keys": len(snap.keys), "listings": len(snap.listings), "models": len(snap.models)},
+        policies={p.id: profile_policy(p) for p in snap.profiles},
+        stats={s.listing_id: s for s in snap.stats},
+        plans={p.name: p for p in snap.plans},
         fee_profiles={f.id: f for f in snap.fee_profiles},
     )
+
+
+listing_entry = _listing_entry  # public for routing tests and benchmarks

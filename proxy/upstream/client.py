@@ -12,7 +12,7 @@ message naming the provider and the phase; nothing is retried here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -85,8 +85,20 @@ class UpstreamClient:
                 data = await response.bytes()
         except TimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' did not answer within {self._first_byte_s:g}s. Retry later."
+                f"Upstream provider '{provider}' did not answer within {self._first_byte_s:g}s. Retry later.", "timeout"
             ) from None
+        except PyreqwestError as exc:
+            raise _explain(exc, provider) from None
+        return response.status, data.to_bytes(), response.get_header("content-type") or _JSON
+
+    async def post_upload(
+        self, url: str, headers: Sequence[tuple[str, str]], body: AsyncIterator[bytes], provider: str
+    ) -> tuple[int, bytes, str]:
+        """POST a streamed body (an upload relayed as it is read) and read the whole answer."""
+        request = self._json.post(url).headers(headers).body_stream(body).timeout(self._total).build()
+        try:
+            response = await request.send()  # the total timeout bounds the upload and the answer
+            data = await response.bytes()
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
         return response.status, data.to_bytes(), response.get_header("content-type") or _JSON
@@ -108,11 +120,12 @@ class UpstreamClient:
                 response = await request.__aenter__()
         except TimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' sent no response within {self._first_byte_s:g}s. Retry later."
+                f"Upstream provider '{provider}' sent no response within {self._first_byte_s:g}s. Retry later.",
+                "timeout",
             ) from None
         except ReadTimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{provider}' sent no response within {self._idle:g}s. Retry later."
+                f"Upstream provider '{provider}' sent no response within {self._idle:g}s. Retry later.", "timeout"
             ) from None
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
@@ -145,7 +158,7 @@ class UpstreamStream:
             chunk = await self._reader.read_chunk()  # the client's read timeout bounds silence
         except ReadTimeoutError:
             raise UpstreamError(
-                f"Upstream provider '{self.provider}' stalled: nothing for {self._idle:g}s mid-response."
+                f"Upstream provider '{self.provider}' stalled: nothing for {self._idle:g}s mid-response.", "timeout"
             ) from None
         except RequestTimeoutError:  # pyreqwest reports the total limit as a timeout too
             raise UpstreamError(
@@ -173,7 +186,7 @@ class UpstreamStream:
 
 def _explain(exc: PyreqwestError, provider: str) -> UpstreamError:
     if isinstance(exc, ConnectTimeoutError | ConnectError):
-        return UpstreamError(f"Could not connect to upstream provider '{provider}'. Retry later.")
+        return UpstreamError(f"Could not connect to upstream provider '{provider}'. Retry later.", "connect")
     if isinstance(exc, RequestTimeoutError):
-        return UpstreamError(f"Upstream provider '{provider}' timed out. Retry later.")
+        return UpstreamError(f"Upstream provider '{provider}' timed out. Retry later.", "timeout")
     return UpstreamError(f"Upstream provider '{provider}' failed mid-request ({type(exc).__name__}).")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -20,38 +20,89 @@ from proxy.upstream.client import UpstreamStream
 from wire.errors import openai_error_body
 
 ERROR_BODY_LIMIT = 64 * 1024
-StreamEnd = Literal["completed", "partial", "disconnected"]
 
 
 def sse_error_event(status: int, message: str) -> bytes:
     return b"data: " + openai_error_body(status, message) + b"\n\n"
 
 
-async def relay_chunks(stream: UpstreamStream, tap: StreamTap | None = None,
-                       on_end: Callable[[StreamEnd], None] | None = None) -> AsyncGenerator[bytes, None]:
-    """The upstream body, chunk by chunk as it arrives; an error event if it breaks.
+ErrorEvent = Callable[[int, str], bytes]
+OnEnd = Callable[[int, float, bool], None]
+StreamEnd = Literal["completed", "partial", "disconnected"]
+OnClose = Callable[[StreamEnd], None]
 
-    With a `tap`, each chunk passes through it (counting, reading the usage chunk; bytes are
-    relayed unchanged except a usage chunk the buyer did not ask for). `on_end` is called once,
-    after the upstream stream is closed: "completed" (upstream ended), "partial" (upstream
-    broke) or "disconnected" (the client left: the edge closed this generator).
-    """
+
+class Translator(Protocol):
+    def feed(self, chunk: bytes) -> bytes: ...
+    def close(self) -> bytes: ...
+    def error(self, status: int, message: str) -> bytes: ...
+
+
+async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd | None = None,
+                       on_error: ErrorEvent | None = sse_error_event, tap: StreamTap | None = None,
+                       on_close: OnClose | None = None) -> AsyncGenerator[bytes, None]:
+    """The upstream body, chunk by chunk as it arrives (after `first`, already read); an error
+    event in the caller's format if it breaks (`on_error=None` cuts a binary stream instead).
+
+    With a `tap` (billing) each chunk passes through it (counting, reading the usage chunk;
+    bytes are relayed unchanged except a usage chunk the buyer did not ask for).
+    `on_end(events, seconds, failed)` reports the SSE events relayed after the first chunk and
+    the time they took (live stats); `on_close(end)` says how the stream ended (billing):
+    "completed" (upstream ended), "partial" (upstream broke) or "disconnected" (the client left:
+    the edge closed this generator). Both are called once, after the upstream stream is closed."""
+    events = 0
+    started = time.perf_counter()
+    failed = False
     end: StreamEnd = "disconnected"
     try:
-        while (chunk := await stream.next_chunk()) is not None:
+        chunk: bytes | None = first or await stream.next_chunk()
+        while chunk is not None:
+            events += chunk.count(b"data:")
             if tap is not None:
                 chunk = tap.observe(chunk, time.monotonic_ns())
-                if not chunk:
-                    continue
-            yield chunk
+            if chunk:
+                yield chunk
+            chunk = await stream.next_chunk()
         end = "completed"
     except UpstreamError as exc:
+        failed = True
         end = "partial"
-        yield sse_error_event(exc.status, exc.message)
+        if on_error is None:
+            raise
+        yield on_error(exc.status, exc.message)
     finally:
         await stream.close()
         if on_end is not None:
-            on_end(end)
+            on_end(events, time.perf_counter() - started, failed)
+        if on_close is not None:
+            on_close(end)
+
+
+async def relay_translated(stream: UpstreamStream, translator: Translator, first: bytes = b"",
+                           on_end: OnEnd | None = None) -> AsyncGenerator[bytes, None]:
+    """The upstream stream translated chunk by chunk: each upstream chunk's complete events are
+    sent as soon as it arrives (a partial event waits for the rest of its bytes)."""
+    events = 0
+    started = time.perf_counter()
+    failed = False
+    try:
+        chunk: bytes | None = first or await stream.next_chunk()
+        while chunk is not None:
+            events += chunk.count(b"data:")
+            out = translator.feed(chunk)
+            if out:
+                yield out
+            chunk = await stream.next_chunk()
+        tail = translator.close()
+        if tail:
+            yield tail
+    except UpstreamError as exc:
+        failed = True
+        yield translator.error(exc.status, exc.message)
+    finally:
+        await stream.close()
+        if on_end is not None:
+            on_end(events, time.perf_counter() - started, failed)
 
 
 class _UpstreamErrorDetail(msgspec.Struct):
@@ -85,4 +136,5 @@ def upstream_failure(status: int, body: bytes, provider: str) -> GatewayError:
     suffix = f": {detail}" if detail else ""
     if status in (400, 422):
         return UpstreamRejected(f"Upstream provider '{provider}' rejected the request{suffix}")
-    return UpstreamError(f"Upstream provider '{provider}' answered HTTP {status}{suffix}. Retry later.")
+    kind = "429" if status == 429 else "5xx" if status >= 500 else "other"
+    return UpstreamError(f"Upstream provider '{provider}' answered HTTP {status}{suffix}. Retry later.", kind)

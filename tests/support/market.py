@@ -12,7 +12,7 @@ from dragonfly.catalog import CHAT_MODELS
 from dragonfly.demo import PLANS, demo_listings
 from wire.codec import encode_snapshot_json
 from wire.keys import derive_hash_secret, hash_key, new_key
-from wire.snapshot import Account, Key, Listing, Model, Snapshot
+from wire.snapshot import Account, ApiFormat, Key, Listing, Model, PriceUnit, Snapshot
 
 SECRET = "test-secret-key-0123456789abcdef"
 SELLER_KEY = "sk-fake-seller-upstream-secret"
@@ -21,13 +21,25 @@ SUSPENDED = "00000000-0000-4000-8000-00000000b002"
 SELLER = "00000000-0000-4000-8000-00000000c001"
 
 
-def _model(model_id: str) -> Model:
-    return Model(id=model_id, owned_by="test", input_price=1_000_000, output_price=2_000_000, context_length=8192)
+def _model(model_id: str, caps: tuple[str, ...] = ("chat",), unit: PriceUnit = "token") -> Model:
+    return Model(id=model_id, owned_by="test", input_price=1_000_000, output_price=2_000_000, context_length=8192,
+                 capabilities=caps, price_unit=unit)
 
 
-def _listing(listing_id: str, model: str, base_url: str) -> Listing:
+def _listing(listing_id: str, model: str, base_url: str, api_format: ApiFormat = "openai",
+             caps: tuple[str, ...] = ("chat",)) -> Listing:
     return Listing(id=listing_id, seller_account_id=SELLER, provider="fake", model=model, upstream_model=model,
-                   base_url=base_url, upstream_key=SELLER_KEY, ask_input=400_000, ask_output=1_200_000)
+                   base_url=base_url, upstream_key=SELLER_KEY, ask_input=400_000, ask_output=1_200_000,
+                   api_format=api_format, capabilities=caps)
+
+
+# Models of every kind: (id, capabilities, price unit, listing api format)
+KINDS_MODELS: tuple[tuple[str, tuple[str, ...], PriceUnit, ApiFormat], ...] = (
+    ("test/claude", ("chat",), "token", "anthropic"),
+    ("test/embed", ("embeddings",), "token", "openai"),
+    ("test/tts", ("tts",), "character", "openai"),
+    ("test/whisper", ("asr",), "audio_second", "openai"),
+)
 
 
 @dataclass
@@ -60,9 +72,16 @@ class Market:
             "test/hang-body": self.fake_url + "/k/hang=body/v1",
             "test/unreachable": "http://127.0.0.1:9/v1",
         }
-        models = (*CHAT_MODELS, *(_model(m) for m in extra), _model("test/no-sellers"))
+        models = (*CHAT_MODELS, *(_model(m) for m in extra), _model("test/no-sellers"),
+                  *(_model(m, caps, unit) for m, caps, unit, _ in KINDS_MODELS))
         listings = (*demo_listings(base, SELLER_KEY),
-                    *(_listing(f"listing-{m.split('/')[1]}", m, url) for m, url in extra.items()))
+                    *(_listing(f"listing-{m.split('/')[1]}", m, url) for m, url in extra.items()),
+                    *(_listing(f"listing-{m.split('/')[1]}", m, base, fmt, caps) for m, caps, _, fmt in KINDS_MODELS),
+                    _listing("listing-claude-broken", "test/claude-broken", self.fake_url + "/k/status=500/v1",
+                             "anthropic"),
+                    _listing("listing-claude-closing", "test/claude-closing",
+                             self.fake_url + "/k/close_after=3,tps=50/v1", "anthropic"))
+        models = (*models, _model("test/claude-broken"), _model("test/claude-closing"))
         return Snapshot(
             version=f"v{time.monotonic_ns()}",
             created_at=int(time.time()),
@@ -70,7 +89,9 @@ class Market:
             listings=listings,
             keys=tuple(self.key_records.values()),
             accounts=(
-                Account(id=BUYER, plan="pro", trading_terms_accepted=True),
+                # limited (rate headers on every answer), but far above what the suite sends
+                Account(id=BUYER, plan="pro", trading_terms_accepted=True, rpm_limit=100_000,
+                        tpm_limit=1_000_000_000),
                 Account(id=SUSPENDED, plan="pro", status="suspended"),
                 Account(id=SELLER),
             ),

@@ -33,7 +33,7 @@ async def test_two_processes_migrate_one_fresh_database_at_once(pg_server_url: s
         try:
             versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]
             assert versions == list(range(1, len(migration_files()) + 1))
-            assert await conn.fetchval("SELECT count(*) FROM models") == 9
+            assert await conn.fetchval("SELECT count(*) FROM models") == 12
             assert await conn.fetchval("SELECT input_price FROM models WHERE id = 'minimax/minimax-m2.5'") == 800_000
         finally:
             await conn.close()

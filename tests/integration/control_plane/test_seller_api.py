@@ -117,3 +117,19 @@ async def test_seller_objects_of_another_account_are_404(http: httpx.AsyncClient
     steal = {"pool_key_id": key["id"], "model": "deepseek/deepseek-chat", "ask_input": "0.1", "ask_output": "0.1"}
     assert_error(await http.post("/v1/market/listings", headers=other.auth, json=steal), 400, "pool_key_id")
     assert (await http.get(path, headers=buyer.auth)).json()["ask_input"] == "0.40"
+
+
+async def test_listing_capabilities_default_to_the_models_kinds(http: httpx.AsyncClient, buyer: Account) -> None:
+    key = await pool_key(http, buyer, name="kinds")
+    chat = await listing(http, buyer, key["id"], model="deepseek/deepseek-reasoner")
+    assert chat["capabilities"] == ["chat", "reasoning"]
+    embed = await listing(http, buyer, key["id"], model="openai/text-embedding-3-small")
+    assert embed["capabilities"] == ["embeddings"]
+    body = {"pool_key_id": key["id"], "model": "openai/tts-1", "ask_input": "10", "ask_output": "0",
+            "capabilities": ["chat"]}
+    assert_error(await http.post("/v1/market/listings", headers=buyer.auth, json=body), 400, "capabilities")
+    body["capabilities"] = ["teleport"]
+    assert_error(await http.post("/v1/market/listings", headers=buyer.auth, json=body), 400, "capabilities")
+    patched = await http.patch(f"/v1/market/listings/{chat['id']}", headers=buyer.auth,
+                               json={"capabilities": ["chat"]})
+    assert patched.status_code == 200 and patched.json()["capabilities"] == ["chat"]

@@ -1,0 +1,112 @@
+"""The limit sync: this worker's leases against the global buckets in Redis, in the background.
+
+Each round (every `DF_LIMITS_SYNC_MS`, or at once when a request waits for tokens) sends one
+script call (`proxy.limits.script`) with the worker's heartbeat and every key that needs
+tokens, returns idle ones or owes a debt. Requests never wait on Redis: at most
+`DF_LIMITS_WAIT_MS` for a round, then their lease falls back to its local share.
+
+Failure mode: every call has a timeout (`DF_LIMITS_REDIS_TIMEOUT_MS`); after 3 failures in a
+row the circuit breaker opens and the limiter goes degraded: every key is limited locally at
+limit / n, n = the replicas that heartbeated last (at least `DF_LIMITS_MIN_REPLICAS`),
+starting from this worker's share of the last known level (fail open to the share, never to
+unlimited). `/readyz` says `limits.mode: "degraded"` and `gateway_ratelimit_degraded` is 1.
+The breaker probes again after 0.5 s (doubling to 5 s); on success the limiter leaves degraded
+mode, charges Redis with what it admitted locally (at most one bucket per key) and resyncs.
+A slow Redis costs requests nothing: they are answered from local state meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+
+import coredis
+
+from proxy.limits.breaker import Breaker
+from proxy.limits.limiter import Limiter
+from proxy.limits.script import LUA
+
+log = logging.getLogger("dragonfly.proxy.limits")
+_HEARTBEAT_S = 1.0  # a round at least this often, even with nothing to sync
+_HEARTBEAT_TTL_MS = 5000  # a worker silent this long no longer counts as a replica
+
+
+class RedisLimitSync:
+    def __init__(self, url: str, prefix: str, limiter: Limiter, interval_s: float, timeout_s: float) -> None:
+        self._url = url
+        self._tag = f"{prefix}{{rl}}:"  # one hash tag: every key of the script in one cluster slot
+        self._limiter = limiter
+        self._interval = interval_s
+        self._timeout = timeout_s
+        self._worker = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self.breaker = Breaker()
+        self.rounds = 0
+        self.failures = 0
+        self._redis: coredis.Redis[bytes] | None = None
+        self._script: coredis.commands.Script[bytes] | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    async def _client(self) -> coredis.commands.Script[bytes]:
+        if self._redis is None or self._script is None:
+            client: coredis.Redis[bytes] = coredis.Redis.from_url(
+                self._url, decode_responses=False, connect_timeout=self._timeout, stream_timeout=self._timeout)
+            self._redis = await self._stack.enter_async_context(client)
+            self._script = self._redis.register_script(LUA)
+        return self._script
+
+    async def _reset(self) -> None:
+        self._redis = None
+        self._script = None
+        with contextlib.suppress(Exception):
+            await self._stack.aclose()
+        self._stack = contextlib.AsyncExitStack()
+
+    async def sync_once(self, heartbeat: bool = True) -> bool:
+        """One round: heartbeat + the keys that need it (none and no heartbeat due: no call).
+        True if Redis was called. Raises on any Redis failure."""
+        limiter = self._limiter
+        ops = [] if limiter.degraded else limiter.collect()
+        if not ops and not heartbeat:
+            return False
+        keys = [self._tag + "replicas", *(self._tag + op.key for op in ops)]
+        args: list[str | int | float] = [self._worker, _HEARTBEAT_TTL_MS]
+        for op in ops:
+            args += [op.kind, op.capacity, op.rate, op.want, op.give]
+        async with asyncio.timeout(self._timeout):
+            script = await self._client()
+            raw: list[bytes] = await script(keys=keys, args=args)
+        values = [float(v) for v in raw]
+        self.breaker.success()
+        if limiter.degraded:
+            log.warning("redis reachable again: rate limits resync (leaving degraded mode)")
+            limiter.set_degraded(False)
+        limiter.apply(ops, values[1:], int(values[0]))
+        limiter.recover_strays()
+        self.rounds += 1
+        return True
+
+    async def run(self) -> None:
+        last = 0.0
+        try:
+            while True:
+                await self._limiter.wait_for_demand(self._interval)
+                now = time.monotonic()
+                if not self.breaker.allow(now):
+                    continue
+                try:
+                    if await self.sync_once(heartbeat=now - last >= _HEARTBEAT_S or self._limiter.degraded):
+                        last = now
+                except (coredis.exceptions.RedisError, OSError, TimeoutError) as exc:
+                    self.failures += 1
+                    self.breaker.failure(time.monotonic())
+                    await self._reset()
+                    if self.breaker.is_open and not self._limiter.degraded:
+                        log.warning("redis unreachable for rate limits (%r): local limits at limit / %d",
+                                    exc, self._limiter.replicas)
+                        self._limiter.set_degraded(True)
+                    self._limiter.round_done()
+        finally:
+            await self._reset()
