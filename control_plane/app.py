@@ -35,8 +35,8 @@ from control_plane.snapshot.builder import BuildResult, build_snapshot
 from control_plane.snapshot.live_stats import live_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
-from wire.billing import pending_key
 from wire.keys import derive_hash_secret
+from wire.request_ids import derive_request_id_secret
 
 log = logging.getLogger("control_plane")
 
@@ -77,10 +77,6 @@ def create_app(settings: Settings) -> Application:
         credit_state = CreditState(redis, pool, settings.redis_prefix)
         consumer = UsageConsumer(redis, pool, settings.redis_prefix)
 
-        async def pending_account(request_id: str) -> str | None:
-            raw = await redis.get(pending_key(settings.redis_prefix, request_id))
-            return raw.decode() if raw else None
-
         runtime.services = Services(
             settings=settings,
             pool=pool,
@@ -89,7 +85,7 @@ def create_app(settings: Settings) -> Application:
             jwt_key=derive_jwt_key(settings.secret_key),
             wake_mailer=mailer.wake,
             push_credit=credit_state.push,
-            pending_account=pending_account,
+            request_id_secret=derive_request_id_secret(settings.secret_key),
             ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
                                  "signup": settings.signup_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),

@@ -16,6 +16,8 @@ from blacksheep import Application, Content, Request, Response
 
 from proxy.billing.credit import RedisCredit
 from proxy.billing.gate import Billing
+from proxy.billing.lease_sync import LeaseSync
+from proxy.billing.leases import CreditBook
 from proxy.billing.shipper import UsageShipper
 from proxy.billing.spool import Spool
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
@@ -25,7 +27,8 @@ from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
 from proxy.limits.redis_sync import RedisLimitSync
 from proxy.metrics import Metrics
-from proxy.pipeline import ChatPipeline, new_request_id, no_caps
+from proxy.pipeline import ChatPipeline, no_caps
+from proxy.request_ids import new_request_id
 from proxy.responses import error_response
 from proxy.routing.stats import StatsBook
 from proxy.settings import ProxySettings
@@ -63,11 +66,16 @@ def make_billing(settings: ProxySettings) -> Billing | None:
             settings.billing_redis_url, decode_responses=False, connect_timeout=settings.billing_redis_timeout_s,
             stream_timeout=settings.billing_redis_timeout_s)
 
-    hold_ttl = int(settings.total_timeout_s + settings.first_byte_timeout_s + 60)
-    credit = RedisCredit(settings.redis_prefix, hold_ttl)
+    credit = RedisCredit(settings.redis_prefix)
     shipper = UsageShipper(credit, Spool(settings.usage_spool_dir, settings.usage_spool_max_bytes),
                            settings.usage_flush_ms / 1000, connect)
-    return Billing(credit, shipper, settings.offline_allowance_micro_usd)
+    book = CreditBook(settings.redis_prefix, settings.billing_wait_s, settings.billing_lease_max_micro_usd)
+    return Billing(book, shipper, settings.offline_allowance_micro_usd)
+
+
+def make_lease_sync(settings: ProxySettings, billing: Billing) -> LeaseSync:
+    return LeaseSync(settings.billing_redis_url, settings.redis_prefix, billing.book, settings.billing_sync_s,
+                     settings.billing_redis_timeout_s)
 
 
 def make_limits(settings: ProxySettings) -> tuple[Limiter | None, RedisLimitSync | None]:
@@ -189,6 +197,8 @@ def create_app(settings: ProxySettings) -> HotPath:
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
         if billing is not None:
             tasks.append(asyncio.create_task(_guard("usage shipper", billing.shipper.run)))  # noqa: TID251
+            lease_sync = make_lease_sync(settings, billing)
+            tasks.append(asyncio.create_task(_guard("credit leases", lease_sync.run)))  # noqa: TID251
         if settings.redis_url:
             reporter = StatsReporter(settings.redis_url, settings.redis_prefix, book, settings.stats_report_s)
             tasks.append(asyncio.create_task(_guard("stats reporter", reporter.run)))  # noqa: TID251

@@ -16,9 +16,7 @@ answer reached the buyer.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -50,6 +48,7 @@ from proxy.limits.slots import Slots
 from proxy.limits.tokens import usage_total
 from proxy.market import MarketRun
 from proxy.reply import Reply, anthropic_error_reply, error_reply
+from proxy.request_ids import account_bound_id, new_request_id
 from proxy.routing.budget import RetryBudget
 from proxy.routing.cache import RankCache
 from proxy.routing.headers import NO_HEADERS, RouteHeaders, parse_route_headers
@@ -66,31 +65,13 @@ from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translate
 from proxy.validation import ChatRequest
 from wire.keys import derive_hash_secret
 from wire.pricing import max_cost
+from wire.request_ids import derive_request_id_secret
 from wire.snapshot import FeeProfile
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
 _SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 Out = list[tuple[bytes, bytes]]
-
-
-class RequestIds:
-    """UUID-shaped request ids: a random per-process prefix plus a counter (no syscall per request)."""
-
-    def __init__(self) -> None:
-        self._prefix = os.urandom(8).hex()
-        self._counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
-
-    def next(self) -> str:
-        p, c = self._prefix, f"{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
-        return f"{p[:8]}-{p[8:12]}-4{p[13:16]}-{c[:4]}-{c[4:]}"
-
-
-_ids = RequestIds()
-
-
-def new_request_id() -> str:
-    return _ids.next()
 
 
 _NO_CAPS: frozenset[str] = frozenset()
@@ -173,6 +154,7 @@ class ChatPipeline:
         self._store = store
         self._upstream = upstream
         self._hash_secret = derive_hash_secret(settings.secret_key)
+        self._id_secret = derive_request_id_secret(settings.secret_key)
         self._trusted = trusted
         self.book = book or StatsBook()
         self.budget = budget or RetryBudget()
@@ -182,26 +164,26 @@ class ChatPipeline:
         self._deadline_s = settings.route_deadline_s
 
     async def handle(self, headers: Headers, peer: str, receive: Receive, endpoint: Endpoint = CHAT) -> Reply:
-        request_id = new_request_id()
-        rid = request_id.encode()
+        rids = [new_request_id().encode()]  # billed requests get an id naming their account (`_handle`)
         errors = anthropic_error_reply if endpoint.dialect == "anthropic" else error_reply
         limits: list[Admission] = []  # set once the key is known: errors after it carry the rate headers
         try:
-            return await self._handle(headers, peer, receive, rid, endpoint, limits)
+            return await self._handle(headers, peer, receive, rids, endpoint, limits)
         except GatewayError as exc:
             extra = exc.headers if isinstance(exc, RateLimited) else []
             if limits:  # not served: the token reservation and listing place go back
                 limits[0].finish(0)
                 if not any(name == b"x-ratelimit-limit" for name, _ in extra):
                     extra = limits[0].headers() + extra
-            return errors(exc.status, exc.message, rid, extra)
+            return errors(exc.status, exc.message, rids[-1], extra)
         except Exception:  # the handler boundary: never a bare 500 page
             if limits:
                 limits[0].finish(0)
-            log.exception("unhandled error in request %s", request_id)
-            return errors(500, f"Internal error. Retry with backoff; quote request id {request_id}.", rid)
+            rid = rids[-1].decode()
+            log.exception("unhandled error in request %s", rid)
+            return errors(500, f"Internal error. Retry with backoff; quote request id {rid}.", rids[-1])
 
-    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
+    async def _handle(self, headers: Headers, peer: str, receive: Receive, rids: list[bytes], endpoint: Endpoint,
                       limits: list[Admission]) -> Reply:
         index = self._store.current()
         if index is None:
@@ -217,6 +199,9 @@ class ChatPipeline:
         except Unauthorized:  # a 401 flood from one IP turns into cheap 429s; valid keys there still work
             guard_ip(self._ip_guard, self._client_ip(headers, peer), now)
             raise
+        if self._billing is not None:
+            rids.append(account_bound_id(self._id_secret, entry.key.account_id).encode())
+        rid = rids[-1]
         adm = None
         if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here
             adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans)

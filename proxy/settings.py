@@ -29,7 +29,10 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max_idle_per_host: int = 512
     trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
     billing_redis_url: str = ""  # reservations + usage stream (DF_BILLING=1, default when DF_REDIS_URL is set)
-    billing_redis_timeout_s: float = 0.25  # per Redis call on the hot path; past it -> offline allowance
+    billing_redis_timeout_s: float = 0.25  # per credit-lease round / usage batch; past it -> offline allowance
+    billing_sync_s: float = 0.02  # credit-lease round interval (sooner when a request waits for credit)
+    billing_wait_s: float = 0.3  # longest a request waits for a lease round before the offline allowance
+    billing_lease_max_micro_usd: int = 50_000_000  # headroom cap of one lease (waiting demand always asked)
     usage_flush_ms: int = 20  # usage events wait at most this long in memory before going to Redis
     usage_spool_dir: str = ".dragonfly/spool"
     usage_spool_max_bytes: int = 256 * 1024 * 1024
@@ -107,6 +110,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         trusted_proxies=trusted,
         billing_redis_url=redis_url if billing else "",
         billing_redis_timeout_s=_float(env, "DF_BILLING_REDIS_TIMEOUT_S", 0.25),
+        billing_sync_s=_float(env, "DF_BILLING_SYNC_MS", 20.0) / 1000,
+        billing_wait_s=_float(env, "DF_BILLING_WAIT_MS", 300.0) / 1000,
+        billing_lease_max_micro_usd=_int(env, "DF_BILLING_LEASE_MAX_MICRO_USD", 50_000_000),
         usage_flush_ms=_int(env, "DF_USAGE_FLUSH_MS", 20),
         usage_spool_dir=env.get("DF_USAGE_SPOOL_DIR", "") or ".dragonfly/spool",
         usage_spool_max_bytes=_int(env, "DF_USAGE_SPOOL_MAX_BYTES", 256 * 1024 * 1024),

@@ -4,11 +4,13 @@ the hot path's fast, atomic view of it.
 
 - `{p}bill:ready`           exists while the state is loaded; missing -> rebuilt from PostgreSQL
 - `{p}bill:a:{account}`     hash: `credit` (all credits ever posted, PostgreSQL), `spent` (charges
-                            of finished requests), `held` (reservations in flight).
-                            available = credit - spent - held
-- `{p}bill:k:{key}:{YYYYMM}` hash: `spent`, `held` of one key in one budget month (UTC)
-- `{p}bill:h:{request}`     one hold: "account|key|month|amount", expires after the hold TTL
-- `{p}bill:g:{request}`     the account a request belongs to (for /v1/generation while pending)
+                            reported by proxies), `w:{worker}` (each proxy worker's credit lease),
+                            `q:{worker}` (its last applied report), `c` (contended since, Redis time).
+                            available = credit - spent - sum of live leases
+- `{p}bill:k:{key}:{YYYYMM}` hash: the same fields (no `credit`: the key's monthly budget comes
+                            from the snapshot) for one key in one budget month (UTC)
+- `{p}bill:workers`         sorted set: proxy worker -> last lease-round heartbeat
+- `{p}bill:f:{request}`     an offline-admitted request whose charge was added (once)
 - `{p}usage`                the usage event stream (`wire.usage`)
 """
 
@@ -27,14 +29,6 @@ def account_key(prefix: str, account_id: str) -> str:
 
 def key_month_key(prefix: str, key_id: str, month: int) -> str:
     return f"{prefix}bill:k:{key_id}:{month}"
-
-
-def hold_key(prefix: str, request_id: str) -> str:
-    return f"{prefix}bill:h:{request_id}"
-
-
-def pending_key(prefix: str, request_id: str) -> str:
-    return f"{prefix}bill:g:{request_id}"
 
 
 def usage_stream(prefix: str) -> str:

@@ -8,7 +8,8 @@ knows, the proxies reserve and settle against it.
   ledger (set-to-max again), then sets `ready`. Until then proxies admit only against their
   local offline allowance. What a rebuild cannot know: holds in flight and charges of events
   not yet settled at the moment of the loss — the stated overspend bound of a Redis loss.
-- Every `reconcile_s` it re-pushes every account's credit (heals a push lost to a Redis blip).
+- Every `reconcile_s` it re-pushes every account's credit and settled spend, set-to-max (heals
+  a push lost to a Redis blip, and the charges a crashed proxy worker never reported).
 
 Failure modes: Redis unreachable -> logged, retried next tick; nothing here is on a request path
 except `push`, which never raises (the periodic reconcile covers a failed push).
@@ -74,7 +75,7 @@ class CreditState:
         keys_out = [account_key(self._prefix, r["id"]) for r in accounts]
         args: list[str | int] = []
         for r in accounts:
-            args += ["credit", int(r["credited"]), "spent" if full else "", int(r["spent"])]
+            args += ["credit", int(r["credited"]), "spent", int(r["spent"])]
         keys_out += [key_month_key(self._prefix, r["key_id"], month) for r in keys]
         for r in keys:
             args += ["spent", int(r["spent"]), "", 0]

@@ -22,6 +22,7 @@ from control_plane.schemas.billing import (
 )
 from wire.billing import month_of
 from wire.money import micros_to_usd
+from wire.request_ids import belongs_to
 
 
 def _query(call: Call, name: str) -> str | None:
@@ -51,7 +52,8 @@ async def get_generation(call: Call) -> Response:
         row = await db.generation(conn, request_id, call.account_id)
     if row is not None:
         return json_response(_generation_view(row))
-    if await call.services.pending_account(request_id) == call.account_id:
+    secret = call.services.request_id_secret
+    if secret and belongs_to(secret, request_id, call.account_id):
         return json_response(GenerationView(id=request_id, status="pending"))
     raise NotFound(f"no request {request_id} on this account (ids come from the x-request-id response header)")
 

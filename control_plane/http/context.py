@@ -28,10 +28,6 @@ async def _no_push(account_id: str) -> None:
     return None
 
 
-async def _no_pending(request_id: str) -> str | None:
-    return None
-
-
 @dataclass
 class Services:
     settings: Settings
@@ -42,7 +38,7 @@ class Services:
     wake_mailer: Callable[[], None]
     clock: Callable[[], float] = time.time
     push_credit: Callable[[str], Awaitable[None]] = _no_push  # after a credit commits (billing.credit_state)
-    pending_account: Callable[[str], Awaitable[str | None]] = _no_pending  # /v1/generation while unsettled
+    request_id_secret: bytes = b""  # /v1/generation: "pending" for an unsettled id of the caller (wire.request_ids)
     ip_limiter: IpLimiter | None = None
     trusted_proxies: tuple[Network, ...] = ()
 

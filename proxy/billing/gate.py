@@ -4,8 +4,10 @@ then turn what it used into a usage event. The proxy's only billing entry points
 Rules (README "Billing"): the reservation is `wire.pricing.max_cost(prompt bound, completion
 cap)` at the listing's asks and fee profile; 402 when the account's available credit or the
 key's remaining monthly budget cannot cover it, naming what the request could cost and what
-is available. When Redis is unreachable (or its billing view is being rebuilt) a request is
-admitted against a per-account offline allowance of this process; past it, 503.
+is available. The reservation comes out of this worker's credit leases (`proxy.billing.leases`:
+no I/O per request). When Redis is unreachable (or its billing view is being rebuilt) and the
+leases cannot cover a request, it is admitted against a per-account offline allowance of this
+process; past it, 503.
 Failure modes: none raised past admission; `finish` only buffers (the shipper does the I/O).
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from proxy.billing.credit import NO_BUDGET, NO_CREDIT, NOT_READY, CreditUnavailable, RedisCredit
+from proxy.billing.leases import NO_CREDIT, OFFLINE, CreditBook, Held
 from proxy.billing.meter import Metered, completion_cap
 from proxy.billing.shipper import UsageShipper
 from proxy.errors import BillingUnavailable, PaymentRequired
@@ -39,6 +41,7 @@ class Admission:
     prompt_bound: int
     cap: int
     offline: bool
+    held: Held | None
 
 
 def asks_of(listing: Listing, fees: FeeProfile | None) -> Asks:
@@ -51,8 +54,8 @@ def _usd(micros: int) -> str:
 
 
 class Billing:
-    def __init__(self, credit: RedisCredit, shipper: UsageShipper, offline_allowance: int) -> None:
-        self._credit = credit
+    def __init__(self, book: CreditBook, shipper: UsageShipper, offline_allowance: int) -> None:
+        self.book = book
         self.shipper = shipper
         self._allowance = offline_allowance
         self._offline: dict[str, int] = {}
@@ -68,18 +71,15 @@ class Billing:
         now = time.time()
         month = month_of(now)
         budget = key.monthly_budget_micro_usd
-        try:
-            outcome, available = await self._credit.reserve(request_id, key.account_id, key.id, month, amount, budget)
-        except CreditUnavailable:
-            outcome, available = NOT_READY, 0
-        offline = outcome == NOT_READY
+        outcome, available, held = await self.book.reserve(key.account_id, key.id, month, budget, amount)
+        offline = outcome == OFFLINE
         if offline:
             used = self._offline.get(key.account_id, 0)
             if used + amount > self._allowance:
                 raise BillingUnavailable("Billing is briefly unavailable and this request exceeds the offline "
                                          "allowance. Retry in a few seconds.")
             self._offline[key.account_id] = used + amount
-        elif outcome in (NO_CREDIT, NO_BUDGET):
+        elif held is None:
             afford = affordable_completion_tokens(available, body_len, asks)
             head = (f"Insufficient balance: this request could cost up to {_usd(amount)}, available {_usd(available)}"
                     if outcome == NO_CREDIT else
@@ -92,7 +92,7 @@ class Billing:
             self._offline.clear()  # Redis is back and knows every offline charge
         return Admission(request_id=request_id, key=key, listing=listing, asks=asks, reserved=amount, month=month,
                          started_ns=time.monotonic_ns(), started_ms=int(now * 1000), prompt_bound=body_len, cap=cap,
-                         offline=offline)
+                         offline=offline, held=held)
 
     def finish(self, adm: Admission, status: UsageStatus, metered: Metered | None, first_chunk_ns: int) -> None:
         m = metered or Metered(prompt_tokens=0, completion_tokens=0)
@@ -109,7 +109,10 @@ class Billing:
             ttft_ms=(first_chunk_ns - adm.started_ns) // 1_000_000 if first_chunk_ns else None,
             latency_ms=(time.monotonic_ns() - adm.started_ns) // 1_000_000, offline=adm.offline,
         )
-        if adm.offline:
-            left = self._offline.get(adm.key.account_id, 0) - adm.reserved + charge_of(event).cost
+        cost = charge_of(event).cost
+        if adm.held is not None:
+            self.book.settle(adm.held, cost)
+        elif adm.offline:
+            left = self._offline.get(adm.key.account_id, 0) - adm.reserved + cost
             self._offline[adm.key.account_id] = max(left, 0)
         self.shipper.submit(event)

@@ -1,13 +1,13 @@
 """Ship usage events to Redis off the hot path, in batches; spool them to disk when Redis is away.
 
 `submit` only appends to an in-memory buffer. A background task flushes every
-`DF_USAGE_FLUSH_MS` (or at once when `batch` events wait): one pipelined round trip runs the
-finish script per event (release the hold, add the charge, XADD the event). If that fails the
+`DF_USAGE_FLUSH_MS` (or at once when `batch` events wait): one pipelined round trip XADDs them
+(offline-admitted ones through the script that also adds their charge, `proxy.billing.credit`). If that fails the
 batch goes to the disk spool (fsynced) and is replayed, spool first, once Redis answers again.
 
 Crash loss, stated: a SIGKILL loses the events still in the buffer (at most one flush interval,
-20 ms by default) and the requests in flight (their holds expire after the hold TTL; their
-usage is not billed). Everything spooled survives and is replayed by the next process.
+20 ms by default) and the requests in flight (not billed; their reservations return when
+the worker's leases lapse with its heartbeat). Everything spooled survives and is replayed.
 Failure modes: Redis errors -> spool; spool full -> `accepting` turns False (the pipeline
 answers 503 to paid requests); disk errors are logged and the batch kept in memory.
 """
@@ -56,14 +56,20 @@ class UsageShipper:
             self._wake.set()
 
     async def _send(self, records: list[bytes]) -> None:
-        script = self._credit.finish_script
-        redis = self._credit.redis
+        """One pipelined round trip per 1,000 events: a plain XADD for a request admitted on a
+        lease (its charge reaches `spent` through the lease round), the offline settle script
+        for one admitted on the offline allowance."""
+        credit = self._credit
+        script, redis, stream = credit.finish_script, credit.redis, credit.stream
         for i in range(0, len(records), 1000):
             async with redis.pipeline(transaction=False) as pipe:
                 for raw in records[i:i + 1000]:
                     ev = decode_event(raw)
-                    keys, args = self._credit.finish_call(ev.request_id, ev.account_id, ev.key_id, ev.month,
-                                                          charge_of(ev).cost, raw, ev.offline)
+                    if not ev.offline:
+                        pipe.xadd(stream, {b"e": raw})
+                        continue
+                    keys, args = credit.finish_call(ev.request_id, ev.account_id, ev.key_id, ev.month,
+                                                    charge_of(ev).cost, raw)
                     script(keys=keys, args=args, client=pipe)
 
     async def flush(self) -> None:
