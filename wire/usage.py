@@ -1,8 +1,10 @@
 """The usage event: one per admitted request, proxy -> Redis stream -> control-plane settlement.
 
-Stream `{prefix}usage` (XADD field `e` = msgpack `UsageEvent`). The proxy sends it once the
-response has ended (completed, broken, or the buyer left); the control plane settles it in
-PostgreSQL idempotently by `request_id`, so a replay (spool, stream redelivery) is a no-op.
+Stream `{prefix}usage`: an entry holds one event (field `e` = msgpack `UsageEvent`) or a batch
+(field `b` = `encode_batch` of encoded events: one XADD per proxy flush, not one per request).
+The proxy sends an event once the response has ended (completed, broken, or the buyer left);
+the control plane settles it in PostgreSQL idempotently by `request_id`, so a replay (spool,
+stream redelivery) is a no-op.
 
 Status, and who pays (the proxy decides the billed tokens, `wire.pricing` the money):
 - `completed`: prompt + completion as reported (capped, see below);
@@ -70,3 +72,21 @@ def charge_of(event: UsageEvent) -> Charge:
     if event.status == "failed":
         return charge(0, 0, 0, event.asks)
     return charge(event.prompt_tokens, event.cached_tokens, event.completion_tokens, event.asks)
+
+
+def encode_batch(records: list[bytes]) -> bytes:
+    """Encoded events, each prefixed by its 4-byte big-endian length."""
+    return b"".join(len(r).to_bytes(4, "big") + r for r in records)
+
+
+def decode_batch(data: bytes) -> list[bytes]:
+    """The encoded events of a batch (a torn tail is dropped)."""
+    out: list[bytes] = []
+    at = 0
+    while at + 4 <= len(data):
+        n = int.from_bytes(data[at:at + 4], "big")
+        if at + 4 + n > len(data):
+            break
+        out.append(data[at + 4:at + 4 + n])
+        at += 4 + n
+    return out

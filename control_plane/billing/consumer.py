@@ -1,7 +1,8 @@
 """The settlement consumer: usage events from the Redis stream into PostgreSQL.
 
 A consumer group (`settle`) on `{prefix}usage`; each control-plane process is one consumer.
-A batch (up to `batch` events) is settled in one transaction, then acknowledged and deleted
+A stream entry holds one event or a proxy's batch (`wire.usage`); a read of up to `batch`
+entries is settled in one transaction, then acknowledged and deleted
 from the stream; a crash between commit and XACK redelivers the batch, and settlement is
 idempotent by request id, so nothing is billed twice. Events left pending by a dead consumer
 are claimed after `claim_idle_ms`.
@@ -18,7 +19,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import asyncpg
 import coredis
@@ -26,7 +28,7 @@ import msgspec
 
 from control_plane.billing.settle import settle_event
 from wire.billing import usage_stream
-from wire.usage import UsageEvent, decode_event
+from wire.usage import UsageEvent, decode_batch, decode_event
 
 log = logging.getLogger("control_plane.billing")
 GROUP = "settle"
@@ -50,6 +52,7 @@ class UsageConsumer:
         self._dead = self._stream + ":dead"
         self._name = f"cp-{os.getpid()}"
         self._batch = batch
+        self._entries = max(1, batch // 20)  # entries per read: a proxy's entry may carry hundreds of events
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
         self.stats = SettlementStats()
@@ -62,20 +65,23 @@ class UsageConsumer:
                 raise
 
     async def _read(self, start: str) -> list[Entry]:
-        got = await self._redis.xreadgroup(GROUP, self._name, {self._stream: start}, count=self._batch,
+        got = await self._redis.xreadgroup(GROUP, self._name, {self._stream: start}, count=self._entries,
                                            block=self._block_ms if start == ">" else None)
         out: list[Entry] = []
         for entries in (got or {}).values():
             for entry in entries:
-                out.append((_b(entry.identifier), _b(entry.field_values.get(b"e", b""))))
+                out += _events(entry.identifier, entry.field_values)
         return out
 
     async def _claim(self) -> list[Entry]:
         result = await self._redis.xautoclaim(self._stream, GROUP, self._name, self._claim_idle_ms, "0-0",
-                                              count=self._batch)
+                                              count=self._entries)
         entries = result[1] if len(result) > 1 else ()
-        return [(_b(e.identifier), _b(e.field_values.get(b"e", b""))) for e in entries
-                if not isinstance(e, bytes | str)]
+        out: list[Entry] = []
+        for e in entries:
+            if not isinstance(e, bytes | str):
+                out += _events(e.identifier, e.field_values)
+        return out
 
     async def settle_batch(self, entries: Sequence[Entry]) -> None:
         events: list[tuple[bytes, UsageEvent | None, str]] = []
@@ -99,7 +105,7 @@ class UsageConsumer:
             await self._redis.xadd(self._dead, {b"id": ident, b"error": reason.encode()[:500]})
             self.stats.dead += 1
             log.error("usage event %s could not be settled: %s", ident.decode(), reason)
-        ids = [ident for ident, _, _ in events]
+        ids = list(dict.fromkeys(ident for ident, _, _ in events))
         if ids:
             await self._redis.xack(self._stream, GROUP, ids)
             await self._redis.xdel(self._stream, ids)
@@ -149,6 +155,15 @@ class UsageConsumer:
                 ready = False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+
+def _events(identifier: bytes | str, fields: Mapping[Any, Any]) -> list[Entry]:
+    """The events of one stream entry: field `e` (one event) or `b` (a batch, `wire.usage`)."""
+    ident = _b(identifier)
+    batch = fields.get(b"b")
+    if batch is not None:
+        return [(ident, raw) for raw in decode_batch(_b(batch))] or [(ident, b"")]
+    return [(ident, _b(fields.get(b"e", b"")))]
 
 
 def _b(value: bytes | str) -> bytes:

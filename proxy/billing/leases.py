@@ -37,6 +37,7 @@ class CreditBook:
         self._clock = clock
         self._leases: dict[str, L.CreditLease] = {}
         self._seq = 0
+        self.waited = 0  # requests that waited for a round (metric)
         self.online = True  # the last round answered with the state loaded
         self._wake = asyncio.Event()
         self._round = asyncio.Event()
@@ -79,6 +80,7 @@ class CreditBook:
                     registered[id(lease)] = lease.epoch
                 waiting.append(lease)
             waits += 1
+            self.waited += 1
             self._wake.set()
             await self._until_answered(waiting, registered, deadline)
             now = self._clock()

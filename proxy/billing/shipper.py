@@ -1,8 +1,9 @@
 """Ship usage events to Redis off the hot path, in batches; spool them to disk when Redis is away.
 
 `submit` only appends to an in-memory buffer. A background task flushes every
-`DF_USAGE_FLUSH_MS` (or at once when `batch` events wait): one pipelined round trip XADDs them
-(offline-admitted ones through the script that also adds their charge, `proxy.billing.credit`). If that fails the
+`DF_USAGE_FLUSH_MS` (or at once when `batch` events wait): one pipelined round trip XADDs them as
+one stream entry (offline-admitted ones one by one through the script that also adds their
+charge, `proxy.billing.credit`). If that fails the
 batch goes to the disk spool (fsynced) and is replayed, spool first, once Redis answers again.
 
 Crash loss, stated: a SIGKILL loses the events still in the buffer (at most one flush interval,
@@ -23,7 +24,7 @@ import coredis
 
 from proxy.billing.credit import RedisCredit
 from proxy.billing.spool import Spool, SpoolFull
-from wire.usage import UsageEvent, charge_of, decode_event, encode_event
+from wire.usage import UsageEvent, charge_of, decode_event, encode_batch, encode_event
 
 log = logging.getLogger("dragonfly.proxy.billing")
 
@@ -56,21 +57,24 @@ class UsageShipper:
             self._wake.set()
 
     async def _send(self, records: list[bytes]) -> None:
-        """One pipelined round trip per 1,000 events: a plain XADD for a request admitted on a
-        lease (its charge reaches `spent` through the lease round), the offline settle script
-        for one admitted on the offline allowance."""
+        """One pipelined round trip per 1,000 events: the events admitted on a lease as ONE stream
+        entry (their charges reach `spent` through the lease round), each offline-admitted one
+        through the script that also adds its charge (`proxy.billing.credit`)."""
         credit = self._credit
         script, redis, stream = credit.finish_script, credit.redis, credit.stream
         for i in range(0, len(records), 1000):
+            online: list[bytes] = []
             async with redis.pipeline(transaction=False) as pipe:
                 for raw in records[i:i + 1000]:
                     ev = decode_event(raw)
                     if not ev.offline:
-                        pipe.xadd(stream, {b"e": raw})
+                        online.append(raw)
                         continue
                     keys, args = credit.finish_call(ev.request_id, ev.account_id, ev.key_id, ev.month,
                                                     charge_of(ev).cost, raw)
                     script(keys=keys, args=args, client=pipe)
+                if online:
+                    pipe.xadd(stream, {b"b": encode_batch(online)})
 
     async def flush(self) -> None:
         if self._spool.size or not self.redis_up:
