@@ -81,9 +81,6 @@ class LeaseSync:
             raise
         book.apply(ops, [int(v) for v in raw])
         self.rounds += 1
-        if os.environ.get("DF_DEBUG_LEASES") and self.rounds % 50 == 0:
-            log.warning("DEBUG rounds=%d waited=%d ops=%s raw=%s", self.rounds, book.waited,
-                        [(o.floor, o.want, o.report) for o in ops], raw)
         return True
 
     async def run(self) -> None:
