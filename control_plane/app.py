@@ -1,7 +1,8 @@
 """Composition root: builds every object from settings; starts and stops background tasks.
 
 Background tasks (created here only, cancelled on stop): the PostgreSQL change listener,
-the snapshot publisher loop and the console mail sender.
+the snapshot publisher loop, the console mail sender, the usage settlement consumer and the
+billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import coredis
 from blacksheep import Application, Content, Request, Response
 
 from control_plane.auth.tokens import derive_jwt_key
+from control_plane.billing.consumer import UsageConsumer
+from control_plane.billing.credit_state import CreditState
 from control_plane.crypto import SecretBox, data_key
 from control_plane.db.notify import listen_for_changes
 from control_plane.db.pool import create_pool
@@ -33,6 +36,7 @@ from control_plane.snapshot.live_stats import live_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
 from wire.keys import derive_hash_secret
+from wire.request_ids import derive_request_id_secret
 
 log = logging.getLogger("control_plane")
 
@@ -70,6 +74,9 @@ def create_app(settings: Settings) -> Application:
             )
         )
         mailer = ConsoleMailSender(pool)
+        credit_state = CreditState(redis, pool, settings.redis_prefix)
+        consumer = UsageConsumer(redis, pool, settings.redis_prefix)
+
         runtime.services = Services(
             settings=settings,
             pool=pool,
@@ -77,6 +84,8 @@ def create_app(settings: Settings) -> Application:
             hash_secret=derive_hash_secret(settings.secret_key),
             jwt_key=derive_jwt_key(settings.secret_key),
             wake_mailer=mailer.wake,
+            push_credit=credit_state.push,
+            request_id_secret=derive_request_id_secret(settings.secret_key),
             ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
                                  "signup": settings.signup_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
@@ -110,6 +119,8 @@ def create_app(settings: Settings) -> Application:
                 name="snapshot-listener",
             ),
             asyncio.create_task(mailer.run(), name="mail-sender"),  # noqa: TID251
+            asyncio.create_task(consumer.run(), name="usage-settlement"),  # noqa: TID251
+            asyncio.create_task(credit_state.run(), name="billing-state"),  # noqa: TID251
         ]
 
     async def on_stop(_: Application) -> None:

@@ -40,6 +40,11 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     raise SystemExit(subprocess.call([sys.executable, "-m", "control_plane.migrate"]))
 
 
+def cmd_ledger(args: argparse.Namespace) -> None:
+    """Runs in its own interpreter: the CLI never imports control_plane."""
+    raise SystemExit(subprocess.call([sys.executable, "-m", "control_plane.ledger_check"]))
+
+
 def cmd_up(args: argparse.Namespace) -> None:
     from dragonfly.up import run_up  # noqa: PLC0415  (keeps `dragonfly proxy` start-up lean)
 
@@ -88,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="apply database migrations (DF_DATABASE_URL)")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("ledger", help="ledger chores (DF_DATABASE_URL)")
+    ledger = p.add_subparsers(dest="ledger_command", required=True)
+    q = ledger.add_parser("check", help="verify the ledger invariants; exit 1 when one is violated")
+    q.set_defaults(func=cmd_ledger)
 
     p = sub.add_parser("bench", help="run the benchmark and rewrite bench/RESULTS.md")
     p.add_argument("rest", nargs=argparse.REMAINDER)

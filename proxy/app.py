@@ -10,9 +10,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import coredis
 import orjson
 from blacksheep import Application, Content, Request, Response
 
+from proxy.billing.credit import RedisCredit
+from proxy.billing.gate import Billing
+from proxy.billing.lease_sync import LeaseSync
+from proxy.billing.leases import CreditBook
+from proxy.billing.shipper import UsageShipper
+from proxy.billing.spool import Spool
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.endpoints import ENDPOINTS
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
@@ -20,7 +27,8 @@ from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
 from proxy.limits.redis_sync import RedisLimitSync
 from proxy.metrics import Metrics
-from proxy.pipeline import ChatPipeline, new_request_id, no_caps
+from proxy.pipeline import ChatPipeline, no_caps
+from proxy.request_ids import new_request_id
 from proxy.responses import error_response
 from proxy.routing.stats import StatsBook
 from proxy.settings import ProxySettings
@@ -46,6 +54,28 @@ def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource
     if settings.snapshot_file:
         return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s)
     return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
+
+
+def make_billing(settings: ProxySettings) -> Billing | None:
+    """Billing on when a billing Redis is configured; the shipper's task owns the client."""
+    if not settings.billing_redis_url:
+        return None
+
+    def connect() -> coredis.Redis[bytes]:
+        return coredis.Redis.from_url(
+            settings.billing_redis_url, decode_responses=False, connect_timeout=settings.billing_redis_timeout_s,
+            stream_timeout=settings.billing_redis_timeout_s)
+
+    credit = RedisCredit(settings.redis_prefix)
+    shipper = UsageShipper(credit, Spool(settings.usage_spool_dir, settings.usage_spool_max_bytes),
+                           settings.usage_flush_ms / 1000, connect)
+    book = CreditBook(settings.redis_prefix, settings.billing_wait_s, settings.billing_lease_max_micro_usd)
+    return Billing(book, shipper, settings.offline_allowance_micro_usd)
+
+
+def make_lease_sync(settings: ProxySettings, billing: Billing) -> LeaseSync:
+    return LeaseSync(settings.billing_redis_url, settings.redis_prefix, billing.book, settings.billing_sync_s,
+                     settings.billing_redis_timeout_s)
 
 
 def make_limits(settings: ProxySettings) -> tuple[Limiter | None, RedisLimitSync | None]:
@@ -97,11 +127,12 @@ def create_app(settings: ProxySettings) -> HotPath:
     metrics = Metrics(store, limiter, limit_sync)
     source = make_source(settings, store)
     upstream = UpstreamClient(settings)
+    billing = make_billing(settings)
     book = StatsBook(consecutive=settings.eject_consecutive, base_eject_s=settings.eject_base_s,
                      max_eject_s=settings.eject_max_s)
     ip_guard = IpGuard(settings.unauth_ip_per_min) if settings.limits_enabled else None
     chat = ChatPipeline(settings, store, upstream, _trusted_networks(settings.trusted_proxies), book=book,
-                        limiter=limiter, ip_guard=ip_guard,
+                        limiter=limiter, ip_guard=ip_guard, billing=billing,
                         capped=limiter.capped_listings if limiter is not None else no_caps)
     metrics.attach_routing(book, chat.budget)
     tasks: list[asyncio.Task[None]] = []
@@ -164,6 +195,10 @@ def create_app(settings: ProxySettings) -> HotPath:
         gc.collect()
         gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
+        if billing is not None:
+            tasks.append(asyncio.create_task(_guard("usage shipper", billing.shipper.run)))  # noqa: TID251
+            lease_sync = make_lease_sync(settings, billing)
+            tasks.append(asyncio.create_task(_guard("credit leases", lease_sync.run)))  # noqa: TID251
         if settings.redis_url:
             reporter = StatsReporter(settings.redis_url, settings.redis_prefix, book, settings.stats_report_s)
             tasks.append(asyncio.create_task(_guard("stats reporter", reporter.run)))  # noqa: TID251
@@ -176,6 +211,9 @@ def create_app(settings: ProxySettings) -> HotPath:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if billing is not None:
+            with contextlib.suppress(Exception):
+                await billing.shipper.flush_to_spool()  # the shipper's client is gone: keep what is buffered
         await upstream.close()
         await forwarder.close()
 

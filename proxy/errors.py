@@ -6,10 +6,12 @@
     │   └── UpstreamRejected (400)    the seller's upstream refused the request as invalid
     ├── Unauthorized (401)            missing, malformed, unknown, expired, revoked key
     ├── Forbidden (403)               IP lists, model allowlist, suspended account
+    ├── PaymentRequired (402)         balance or key budget cannot cover the request's maximum cost
     ├── NotFound (404)                unknown model or path
     ├── RateLimited (429)             a buyer limit (requests, tokens, per-IP) or every listing's seller cap
     ├── RateLimited (429)             a buyer limit or every eligible listing's seller cap
     ├── MarketUnavailable (503)       no snapshot yet, or no eligible listing
+    │   └── BillingUnavailable (503)  billing state unreachable beyond the offline allowance
     └── UpstreamError (502)           connect/first-byte/idle timeouts, upstream 5xx/429
         └── ListingBusy               a listing at its seller cap (skipped, never answered)
 
@@ -49,6 +51,10 @@ class Forbidden(GatewayError):
     status = 403
 
 
+class PaymentRequired(GatewayError):
+    status = 402
+
+
 class NotFound(GatewayError):
     status = 404
 
@@ -84,3 +90,6 @@ class RateLimited(GatewayError):
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.headers = headers or []
+
+class BillingUnavailable(MarketUnavailable):
+    pass

@@ -45,14 +45,24 @@ class Exchange:
     stream_error: Callable[[int, str], bytes] | None = to_openai.error_event
 
 
-def rewrite_model(body: bytes, upstream_model: str) -> bytes:
-    """The body with `model` set to the seller's upstream name; every other field untouched."""
+def rewrite_body(body: bytes, upstream_model: str | None, include_usage: bool = False) -> bytes:
+    """The body with `model` set to the seller's upstream name and, for metering a stream,
+    `stream_options.include_usage` on; every other field untouched."""
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:  # numbers orjson cannot hold (e.g. > 64-bit ints)
         raise GatewayError("Request body could not be re-encoded for the upstream.") from None
-    doc["model"] = upstream_model
+    if upstream_model is not None:
+        doc["model"] = upstream_model
+    if include_usage:
+        options = doc.get("stream_options")
+        doc["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
     return orjson.dumps(doc)
+
+
+def rewrite_model(body: bytes, upstream_model: str) -> bytes:
+    """The body with `model` set to the seller's upstream name; every other field untouched."""
+    return rewrite_body(body, upstream_model)
 
 
 def _doc(body: bytes) -> dict[str, object]:

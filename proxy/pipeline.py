@@ -1,4 +1,4 @@
-"""One inference request: authenticate -> validate -> route -> attempts -> relay.
+"""One inference request: authenticate -> validate -> route -> reserve -> attempts -> relay -> meter.
 
 Serves every endpoint of `proxy.endpoints` (chat completions, Anthropic messages, embeddings,
 speech, transcriptions) with one flow; what differs per endpoint and per seller format (URL,
@@ -7,22 +7,27 @@ Orchestration only. Auth, validation and routing are pure functions over the cur
 snapshot index (read once per request) and this worker's in-memory live stats; the only
 awaits are the body read, the upstream attempts (`proxy.market`: fallback before the
 first byte, deadline, hedging) and, in the edge, the client writes. Market-only routing
-requires the account's accepted Trading Terms (403).
+requires the account's accepted Trading Terms (403). Billing (when on): the request's
+maximum cost, at the costliest listing it may be sent to, is reserved before any upstream
+call (402 otherwise); exactly one usage event per admitted request is handed to the shipper
+when the response ends, for the listing that answered — "failed" (nothing billed) if no
+answer reached the buyer.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from proxy.auth import api_key, authenticate, bearer_token, check_access, client_ip
+from proxy.billing.gate import Billing, asks_of
+from proxy.billing.meter import completion_cap, estimate_tokens, prompt_chars
+from proxy.billing.metering import Meter
 from proxy.edge import Headers, Receive, read_json_body
-from proxy.endpoints import CAPABILITY_NAMES, CHAT, Endpoint, eligible
+from proxy.endpoints import CAPABILITY_NAMES, CHAT, Endpoint, View, eligible
 from proxy.errors import (
     BadRequest,
     BodyTooLarge,
@@ -35,7 +40,7 @@ from proxy.errors import (
     Unauthorized,
     UpstreamError,
 )
-from proxy.exchange import Exchange, prepare, streams
+from proxy.exchange import Exchange, prepare, rewrite_body, streams
 from proxy.limits.admission import Admission, guard_ip
 from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter, retry_headers
@@ -43,6 +48,7 @@ from proxy.limits.slots import Slots
 from proxy.limits.tokens import usage_total
 from proxy.market import MarketRun
 from proxy.reply import Reply, anthropic_error_reply, error_reply
+from proxy.request_ids import account_bound_id, new_request_id
 from proxy.routing.budget import RetryBudget
 from proxy.routing.cache import RankCache
 from proxy.routing.headers import NO_HEADERS, RouteHeaders, parse_route_headers
@@ -56,31 +62,16 @@ from proxy.snapshot.store import SnapshotStore
 from proxy.upload import Upload
 from proxy.upstream.client import UpstreamClient, UpstreamStream
 from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translated, upstream_failure
+from proxy.validation import ChatRequest
 from wire.keys import derive_hash_secret
+from wire.pricing import max_cost
+from wire.request_ids import derive_request_id_secret
+from wire.snapshot import FeeProfile
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
 _SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 Out = list[tuple[bytes, bytes]]
-
-
-class RequestIds:
-    """UUID-shaped request ids: a random per-process prefix plus a counter (no syscall per request)."""
-
-    def __init__(self) -> None:
-        self._prefix = os.urandom(8).hex()
-        self._counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
-
-    def next(self) -> str:
-        p, c = self._prefix, f"{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
-        return f"{p[:8]}-{p[8:12]}-4{p[13:16]}-{c[:4]}-{c[4:]}"
-
-
-_ids = RequestIds()
-
-
-def new_request_id() -> str:
-    return _ids.next()
 
 
 _NO_CAPS: frozenset[str] = frozenset()
@@ -127,6 +118,7 @@ class Plan:
     peers: tuple[ListingEntry, ...]
     policy: Policy
     deadline_s: float
+    fees: dict[str, FeeProfile]  # fee profiles by id (billing)
 
 
 @dataclass(slots=True)
@@ -153,13 +145,16 @@ class ChatPipeline:
     def __init__(self, settings: ProxySettings, store: SnapshotStore, upstream: UpstreamClient,
                  trusted: tuple[Network, ...], book: StatsBook | None = None,
                  budget: RetryBudget | None = None, capped: Callable[[], frozenset[str]] = no_caps,
-                 limiter: Limiter | None = None, ip_guard: IpGuard | None = None) -> None:
+                 limiter: Limiter | None = None, ip_guard: IpGuard | None = None,
+                 billing: Billing | None = None) -> None:
         self._settings = settings
+        self._billing = billing
         self._limiter = limiter
         self._ip_guard = ip_guard
         self._store = store
         self._upstream = upstream
         self._hash_secret = derive_hash_secret(settings.secret_key)
+        self._id_secret = derive_request_id_secret(settings.secret_key)
         self._trusted = trusted
         self.book = book or StatsBook()
         self.budget = budget or RetryBudget()
@@ -169,26 +164,26 @@ class ChatPipeline:
         self._deadline_s = settings.route_deadline_s
 
     async def handle(self, headers: Headers, peer: str, receive: Receive, endpoint: Endpoint = CHAT) -> Reply:
-        request_id = new_request_id()
-        rid = request_id.encode()
+        rids = [new_request_id().encode()]  # billed requests get an id naming their account (`_handle`)
         errors = anthropic_error_reply if endpoint.dialect == "anthropic" else error_reply
         limits: list[Admission] = []  # set once the key is known: errors after it carry the rate headers
         try:
-            return await self._handle(headers, peer, receive, rid, endpoint, limits)
+            return await self._handle(headers, peer, receive, rids, endpoint, limits)
         except GatewayError as exc:
             extra = exc.headers if isinstance(exc, RateLimited) else []
             if limits:  # not served: the token reservation and listing place go back
                 limits[0].finish(0)
                 if not any(name == b"x-ratelimit-limit" for name, _ in extra):
                     extra = limits[0].headers() + extra
-            return errors(exc.status, exc.message, rid, extra)
+            return errors(exc.status, exc.message, rids[-1], extra)
         except Exception:  # the handler boundary: never a bare 500 page
             if limits:
                 limits[0].finish(0)
-            log.exception("unhandled error in request %s", request_id)
-            return errors(500, f"Internal error. Retry with backoff; quote request id {request_id}.", rid)
+            rid = rids[-1].decode()
+            log.exception("unhandled error in request %s", rid)
+            return errors(500, f"Internal error. Retry with backoff; quote request id {rid}.", rids[-1])
 
-    async def _handle(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
+    async def _handle(self, headers: Headers, peer: str, receive: Receive, rids: list[bytes], endpoint: Endpoint,
                       limits: list[Admission]) -> Reply:
         index = self._store.current()
         if index is None:
@@ -204,6 +199,9 @@ class ChatPipeline:
         except Unauthorized:  # a 401 flood from one IP turns into cheap 429s; valid keys there still work
             guard_ip(self._ip_guard, self._client_ip(headers, peer), now)
             raise
+        if self._billing is not None:
+            rids.append(account_bound_id(self._id_secret, entry.key.account_id).encode())
+        rid = rids[-1]
         adm = None
         if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here
             adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans)
@@ -220,23 +218,51 @@ class ChatPipeline:
             await adm.reserve(len(body), requested_output(view), self._settings.limits_default_max_tokens)
             out_extra += adm.headers()
 
+        meter = await self._reserve(index, entry, view, plan, len(body), rid.decode())
+        add_usage = meter is not None and isinstance(view, ChatRequest) and bool(view.stream) and not (
+            view.stream_options is not None and view.stream_options.include_usage)
+
         def exchange_for(listing: ListingEntry) -> Exchange:
-            return prepare(endpoint, view, body, listing, headers)
+            exchange = prepare(endpoint, view, body, listing, headers)
+            if add_usage and exchange.translator is None and listing.listing.api_format == "openai":
+                exchange.body = rewrite_body(exchange.body, None, include_usage=True)
+            return exchange
 
         try:
             if streams(endpoint, view):
-                reply = await self._stream(plan, exchange_for, rid, out_extra, adm)
+                reply = await self._stream(plan, exchange_for, rid, out_extra, adm, meter, add_usage)
                 if adm is not None and reply.stream is not None:
                     reply.stream = adm.metered(reply.stream)
                 return reply
-            reply = await self._json(plan, exchange_for, rid, out_extra, adm)
+            reply = await self._json(plan, exchange_for, rid, out_extra, adm, meter)
         except UpstreamError as exc:
             if isinstance(exc, ListingBusy) or exc.kind == "capped":
                 raise all_capped(view.model) from None
             raise
+        finally:
+            if meter is not None:
+                meter.end_failed()  # no answer reached the buyer (a no-op once the relay has metered)
         if adm is not None:
             adm.finish(usage_total(reply.body))
         return reply
+
+    async def _reserve(self, index: RoutingIndex, entry: KeyEntry, view: View, plan: Plan, body_len: int,
+                       request_id: str) -> Meter | None:
+        """Reserve the request's maximum cost at the costliest listing it may be sent to (402 if
+        unaffordable); the meter is re-pointed at the listing that answers."""
+        if self._billing is None or not isinstance(view, ChatRequest):
+            return None  # metering covers chat completions; other endpoints: see README "Billing"
+        model = index.models[view.model]
+        cap = completion_cap(view, model.context_length)
+        tried = plan.candidates[: plan.policy.max_attempts]
+
+        def worst(e: ListingEntry) -> int:
+            return max_cost(body_len, cap, asks_of(e.listing, plan.fees.get(e.listing.fee_profile_id or "")))
+
+        costliest = max(tried, key=worst)
+        fees = plan.fees.get(costliest.listing.fee_profile_id or "")
+        reservation = await self._billing.admit(request_id, entry.key, costliest.listing, model, fees, view, body_len)
+        return Meter(self._billing, reservation, estimate_tokens(prompt_chars(view)))
 
     def _client_ip(self, headers: Headers, peer: str) -> str:
         forwarded = headers.get(b"x-forwarded-for")
@@ -284,7 +310,8 @@ class ChatPipeline:
         if policy.session_id is not None:
             candidates = sticky_first(candidates, policy.session_id)
         deadline = policy.deadline_ms / 1000 if policy.deadline_ms else self._deadline_s
-        return Plan(candidates=candidates, peers=listings, policy=policy, deadline_s=deadline)
+        return Plan(candidates=candidates, peers=listings, policy=policy, deadline_s=deadline,
+                    fees=index.fee_profiles)
 
     @staticmethod
     def _out(listing: ListingEntry, attempts: int, rid: bytes, extra: Out) -> Out:
@@ -292,7 +319,7 @@ class ChatPipeline:
                 (b"x-df-market-attempts", str(attempts).encode()), *extra]
 
     async def _json(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
-                    extra: Out, adm: Admission | None) -> Reply:
+                    extra: Out, adm: Admission | None, meter: Meter | None) -> Reply:
         async def go(listing: ListingEntry) -> tuple[int, bytes, str, Exchange]:
             provider = listing.provider
             exchange = exchange_for(listing)
@@ -313,13 +340,16 @@ class ChatPipeline:
         run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json,
                         self._settings.first_byte_timeout_s)
         listing, (_, data, content_type, exchange) = await run.run(plan.candidates)
+        if meter is not None:
+            meter.served_by(listing.listing, plan.fees.get(listing.listing.fee_profile_id or ""))
+            meter.end_json(data)
         if exchange.translate_json is not None:
             data, content_type = exchange.translate_json(data), "application/json"
         return Reply(status=200, content_type=content_type.encode(), body=data, attempts=run.attempts,
                      headers=self._out(listing, len(run.attempts), rid, extra))
 
     async def _stream(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
-                      extra: Out, adm: Admission | None) -> Reply:
+                      extra: Out, adm: Admission | None, meter: Meter | None, strip_usage: bool) -> Reply:
         async def go(listing: ListingEntry) -> _Opened:
             provider = listing.provider
             exchange = exchange_for(listing)
@@ -370,8 +400,12 @@ class ChatPipeline:
                          stream=relay, attempts=run.attempts)
         if opened.content_type.startswith(_SSE):
             headers.extend(_SSE_HEADERS)
+        tap, on_close = None, None
+        if meter is not None:
+            meter.served_by(listing.listing, plan.fees.get(listing.listing.fee_profile_id or ""))
+            tap, on_close = meter.stream_tap(strip_usage), meter.end_stream
         return Reply(status=200, content_type=opened.content_type, headers=headers, attempts=run.attempts,
-                     stream=relay_chunks(opened.stream, opened.first, on_end, exchange.stream_error))
+                     stream=relay_chunks(opened.stream, opened.first, on_end, exchange.stream_error, tap, on_close))
 
     async def _upload(self, headers: Headers, peer: str, receive: Receive, rid: bytes, endpoint: Endpoint,
                       index: RoutingIndex, entry: KeyEntry, route_headers: RouteHeaders,

@@ -28,6 +28,15 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     pool_idle_timeout_s: float = 90.0
     pool_max_idle_per_host: int = 512
     trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
+    billing_redis_url: str = ""  # reservations + usage stream (DF_BILLING=1, default when DF_REDIS_URL is set)
+    billing_redis_timeout_s: float = 0.25  # per credit-lease round / usage batch; past it -> offline allowance
+    billing_sync_s: float = 0.02  # credit-lease round interval (sooner when a request waits for credit)
+    billing_wait_s: float = 0.3  # longest a request waits for a lease round before the offline allowance
+    billing_lease_max_micro_usd: int = 50_000_000  # headroom cap of one lease (waiting demand always asked)
+    usage_flush_ms: int = 20  # usage events wait at most this long in memory before going to Redis
+    usage_spool_dir: str = ".dragonfly/spool"
+    usage_spool_max_bytes: int = 256 * 1024 * 1024
+    offline_allowance_micro_usd: int = 1_000_000  # per account per process while Redis is unreachable
     route_deadline_s: float = 90.0  # all attempts of one request, until the first byte
     eject_base_s: float = 10.0  # outlier ejection: first back-off (doubles per ejection)
     eject_max_s: float = 300.0
@@ -80,6 +89,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
     redis_url = env.get("DF_REDIS_URL", "")
     if not snapshot_file and not redis_url:
         raise SystemExit("set DF_SNAPSHOT_FILE (a snapshot file) or DF_REDIS_URL (snapshots from Redis)")
+    billing_flag = env.get("DF_BILLING", "").strip()
+    billing = billing_flag == "1" if billing_flag else bool(redis_url) and not snapshot_file
     trusted = tuple(c.strip() for c in env.get("DF_TRUSTED_PROXIES", "").split(",") if c.strip())
     return ProxySettings(
         secret_key=secret,
@@ -98,6 +109,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         pool_idle_timeout_s=_float(env, "DF_UPSTREAM_POOL_IDLE_TIMEOUT_S", 90.0),
         pool_max_idle_per_host=_int(env, "DF_UPSTREAM_POOL_MAX_IDLE", 512),
         trusted_proxies=trusted,
+        billing_redis_url=redis_url if billing else "",
+        billing_redis_timeout_s=_float(env, "DF_BILLING_REDIS_TIMEOUT_S", 0.25),
+        billing_sync_s=_float(env, "DF_BILLING_SYNC_MS", 20.0) / 1000,
+        billing_wait_s=_float(env, "DF_BILLING_WAIT_MS", 300.0) / 1000,
+        billing_lease_max_micro_usd=_int(env, "DF_BILLING_LEASE_MAX_MICRO_USD", 50_000_000),
+        usage_flush_ms=_int(env, "DF_USAGE_FLUSH_MS", 20),
+        usage_spool_dir=env.get("DF_USAGE_SPOOL_DIR", "") or ".dragonfly/spool",
+        usage_spool_max_bytes=_int(env, "DF_USAGE_SPOOL_MAX_BYTES", 256 * 1024 * 1024),
+        offline_allowance_micro_usd=_int(env, "DF_OFFLINE_ALLOWANCE_MICRO_USD", 1_000_000),
         route_deadline_s=_float(env, "DF_ROUTE_DEADLINE_S", 90.0),
         eject_base_s=_float(env, "DF_EJECT_BASE_S", 10.0),
         eject_max_s=_float(env, "DF_EJECT_MAX_S", 300.0),

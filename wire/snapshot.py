@@ -156,6 +156,18 @@ class ListingStats(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     samples: int = 0
 
 
+class FeeProfile(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The platform fee applied to a listing's trades, in basis points (1/100 of a percent).
+
+    The buyer pays ask x (1 + buyer_fee_bps/10000), the seller earns ask x (1 - seller_fee_bps/10000);
+    `wire.pricing` states the rounding.
+    """
+
+    id: str
+    buyer_fee_bps: int = 0
+    seller_fee_bps: int = 0
+
+
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     """One consistent, immutable view of the market. `version` is opaque."""
 
@@ -169,6 +181,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     plans: tuple[Plan, ...] = ()
     profiles: tuple[Profile, ...] = ()  # appended by issue 4 (market routing)
     stats: tuple[ListingStats, ...] = ()  # live listing figures, aggregated across proxies
+    fee_profiles: tuple[FeeProfile, ...] = ()  # appended (issue 5); listings name one by fee_profile_id
 
 
 class SnapshotInconsistent(ValueError):

@@ -1,4 +1,4 @@
-"""SQL for accounts, verification tokens, the mail outbox and the minimal ledger."""
+"""SQL for accounts, verification tokens and the mail outbox; credits go through `db.ledger`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from datetime import datetime
 
 import asyncpg
 
+from control_plane.db import ledger
+
 ACCOUNT_COLUMNS = """
     a.id::text AS id, a.email, a.email_verified_at, a.plan, a.status, a.rpm_limit, a.tpm_limit,
     a.trading_terms_accepted_at, a.created_at,
     (SELECT p.id::text FROM routing_profiles p WHERE p.account_id = a.id AND p.is_default) AS default_profile_id,
-    (SELECT coalesce(sum(l.amount_micro_usd), 0) FROM ledger_entries l WHERE l.account_id = a.id) AS balance
+    coalesce((SELECT l.balance FROM ledger_balances l WHERE l.book = 'buyer' AND l.account_id = a.id), 0) AS balance
 """
 
 
@@ -115,20 +117,10 @@ async def queue_mail(conn: asyncpg.Connection, to: str, subject: str, body: str)
 async def add_ledger_entry(
     conn: asyncpg.Connection, account_id: str, kind: str, amount_micro_usd: int, reason: str
 ) -> asyncpg.Record | None:
-    """Insert a credit; None when it is a second signup credit (granted once per account)."""
-    return await conn.fetchrow(
-        "INSERT INTO ledger_entries (account_id, kind, amount_micro_usd, reason) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT DO NOTHING"
-        " RETURNING id, account_id::text AS account_id, kind, amount_micro_usd, reason, created_at",
-        account_id,
-        kind,
-        amount_micro_usd,
-        reason,
-    )
+    """Post a credit journal (external -> buyer); None when it is a second signup credit.
+    Must run inside a transaction."""
+    return await ledger.credit(conn, account_id, kind, amount_micro_usd, reason)
 
 
 async def balance(conn: asyncpg.Connection, account_id: str) -> int:
-    value = await conn.fetchval(
-        "SELECT coalesce(sum(amount_micro_usd), 0) FROM ledger_entries WHERE account_id = $1", account_id
-    )
-    return int(value)
+    return await ledger.balance(conn, account_id)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from control_plane.snapshot.rows import AccountRow, KeyRow, ListingRow, ModelRow, PlanRow, ProfileRow, SnapshotRows
+from control_plane.snapshot.rows import (
+    AccountRow,
+    FeeProfileRow,
+    KeyRow,
+    ListingRow,
+    ModelRow,
+    PlanRow,
+    ProfileRow,
+    SnapshotRows,
+)
 
 _PLANS = "SELECT name, rpm_limit, tpm_limit FROM plans"
 _MODELS = """
@@ -22,10 +31,11 @@ SELECT k.id::text, k.key_hash, k.account_id::text, k.status,
 FROM api_keys k LEFT JOIN routing_profiles d ON d.account_id = k.account_id AND d.is_default
 WHERE k.status <> 'revoked'
 """
+_FEES = "SELECT id, buyer_fee_bps, seller_fee_bps FROM fee_profiles"
 _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
-       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities, l.fee_profile_id
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
@@ -98,6 +108,7 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 rpm_limit=r[16],
                 concurrency_limit=r[17],
                 capabilities=tuple(r[18]),
+                fee_profile_id=r[19],
             )
             for r in await conn.fetch(_LISTINGS)
         ]
@@ -105,5 +116,6 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
             msgspec.convert({k: tuple(v) if k in _TUPLES else v for k, v in dict(r).items()}, ProfileRow)
             for r in await conn.fetch(_PROFILES)
         ]
+        fees = [FeeProfileRow(id=r[0], buyer_fee_bps=r[1], seller_fee_bps=r[2]) for r in await conn.fetch(_FEES)]
     return SnapshotRows(plans=plans, models=models, accounts=accounts, keys=keys, listings=listings,
-                        profiles=profiles)
+                        profiles=profiles, fee_profiles=fees)

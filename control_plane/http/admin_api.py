@@ -56,6 +56,8 @@ async def create_account(call: Call) -> Response:
             await db.add_ledger_entry(conn, account_id, "initial_credit", credit, "initial credit (operator)")
         row = await db.account(conn, account_id)
     assert row is not None
+    if credit:
+        await call.services.push_credit(account_id)
     return json_response(account_view(row), 201)
 
 
@@ -102,6 +104,7 @@ async def credit_account(call: Call) -> Response:
         entry = await db.add_ledger_entry(conn, call.path_id(), "admin_credit", amount, reason)
         assert entry is not None
         balance = await db.balance(conn, call.path_id())
+    await call.services.push_credit(call.path_id())
     return json_response(
         LedgerEntryView(
             id=entry["id"],

@@ -79,6 +79,8 @@ async def verify(call: Call) -> Response:
         account = await db.account(conn, account_id)
     if account is None:
         raise NotFound("the account of this token no longer exists")
+    if credit > 0:
+        await call.services.push_credit(account_id)
     return json_response(account_view(account))
 
 

@@ -18,7 +18,8 @@ from wire.keys import PREFIX, KeyShape, check_shape, hash_key
 
 # public: nobody; admin: DF_ADMIN_TOKEN; jwt: login token only; account: JWT or any
 # management key; buyer / seller: JWT or a management key with that scope (or full).
-Access = Literal["public", "admin", "jwt", "account", "buyer", "seller"]
+# inference: as buyer, or a buyer key itself (`/v1/generation` is called with the inference key).
+Access = Literal["public", "admin", "jwt", "account", "buyer", "seller", "inference"]
 _HOW = "send Authorization: Bearer <login token from POST /api/auth/login, or a management key>"
 
 
@@ -41,7 +42,21 @@ def check_admin(services: Services, request: Request) -> None:
         raise Unauthorized("wrong operator token: send Authorization: Bearer $DF_ADMIN_TOKEN")
 
 
-async def _from_management_key(services: Services, token: str) -> Principal:
+async def _from_buyer_key(services: Services, token: str) -> Principal | None:
+    async with services.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT k.account_id::text AS account_id, k.expires_at, a.status, a.email_verified_at"
+            " FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1 AND k.status = 'active'",
+            hash_key(services.hash_secret, token))
+    if row is None or (row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC)):
+        return None
+    if row["status"] != "active":
+        raise Forbidden("this account is suspended; contact the operator")
+    return Principal(account_id=row["account_id"], kind="management_key", scope="buyer",
+                     email_verified=row["email_verified_at"] is not None)
+
+
+async def _from_management_key(services: Services, token: str, access: Access = "account") -> Principal:
     shape = check_shape(token)
     if shape is KeyShape.TRUNCATED:
         raise Unauthorized("the management key looks truncated; copy the whole key (sk-df- plus 38 characters)")
@@ -49,6 +64,8 @@ async def _from_management_key(services: Services, token: str) -> Principal:
         raise Unauthorized("the management key looks mistyped (checksum mismatch); copy it again")
     async with services.pool.acquire() as conn:
         row = await db_keys.mgmt_caller(conn, hash_key(services.hash_secret, token))
+    if row is None and access == "inference" and (buyer := await _from_buyer_key(services, token)) is not None:
+        return buyer
     if row is None:
         raise Unauthorized(
             "unknown management key (revoked, or a buyer key: buyer keys are for /v1 inference); "
@@ -91,7 +108,7 @@ async def authenticate(services: Services, request: Request, access: Access) -> 
         return None
     token = bearer(request)
     if token.startswith(PREFIX):
-        principal = await _from_management_key(services, token)
+        principal = await _from_management_key(services, token, access)
     elif token.count(".") == 2:
         principal = await _from_jwt(services, token)
     else:
@@ -100,4 +117,6 @@ async def authenticate(services: Services, request: Request, access: Access) -> 
         raise Forbidden("this endpoint needs a login token (POST /api/auth/login), not a management key")
     if access in ("buyer", "seller"):
         require_scope(principal, access)
+    if access == "inference":
+        require_scope(principal, "buyer")
     return principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,6 +24,10 @@ _encoder = msgspec.json.Encoder()
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 
+async def _no_push(account_id: str) -> None:
+    return None
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -33,6 +37,8 @@ class Services:
     jwt_key: bytes
     wake_mailer: Callable[[], None]
     clock: Callable[[], float] = time.time
+    push_credit: Callable[[str], Awaitable[None]] = _no_push  # after a credit commits (billing.credit_state)
+    request_id_secret: bytes = b""  # /v1/generation: "pending" for an unsettled id of the caller (wire.request_ids)
     ip_limiter: IpLimiter | None = None
     trusted_proxies: tuple[Network, ...] = ()
 

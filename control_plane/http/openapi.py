@@ -18,6 +18,7 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "account": [{"loginToken": []}, {"managementKey": []}],
     "buyer": [{"loginToken": []}, {"managementKey": []}],
     "seller": [{"loginToken": []}, {"managementKey": []}],
+    "inference": [{"loginToken": []}, {"managementKey": []}],
 }
 _ERRORS = {
     "public": (400,),
@@ -26,6 +27,7 @@ _ERRORS = {
     "account": (400, 401, 403, 404),
     "buyer": (400, 401, 403, 404),
     "seller": (400, 401, 403, 404, 409),
+    "inference": (400, 401, 403, 404),
 }
 
 

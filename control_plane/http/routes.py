@@ -7,10 +7,20 @@ from dataclasses import dataclass
 
 from blacksheep import Response
 
-from control_plane.http import account_api, admin_api, auth_api, keys_api, listings_api, pool_api, profiles_api
+from control_plane.http import (
+    account_api,
+    admin_api,
+    auth_api,
+    billing_api,
+    keys_api,
+    listings_api,
+    pool_api,
+    profiles_api,
+)
 from control_plane.http.caller import Access
 from control_plane.http.context import Call
 from control_plane.schemas import accounts as a
+from control_plane.schemas import billing as b
 from control_plane.schemas import keys as k
 from control_plane.schemas import profiles as p
 from control_plane.schemas import seller as s
@@ -306,4 +316,16 @@ def api_routes() -> list[Route]:
             None,
             Deleted,
         ),
+        r("GET", "/v1/generation", billing_api.get_generation, "inference",
+          "Trade details of one request (?id=; status pending until settled)", "billing", None, b.GenerationView),
+        r("GET", "/api/billing/balance", billing_api.get_balance, "buyer", "Spendable balance", "billing", None,
+          b.BalanceView),
+        r("GET", "/api/billing/transactions", billing_api.list_transactions, "buyer",
+          "Ledger movements of the balance, newest first (?limit=&before=)", "billing", None, b.TransactionPage),
+        r("GET", "/api/usage", billing_api.usage_total, "buyer",
+          "Usage totals (?start=&end=&key_group=&model=)", "usage", None, b.UsageReport),
+        r("GET", "/api/usage/by-key", billing_api.usage_by_key, "buyer", "Usage per key", "usage", None,
+          b.UsageReport),
+        r("GET", "/api/usage/daily", billing_api.usage_daily, "buyer", "Usage per UTC day", "usage", None,
+          b.UsageReport),
     ]

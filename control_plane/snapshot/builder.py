@@ -21,6 +21,7 @@ from wire.snapshot import (
     AccountStatus,
     ApiFormat,
     FallbackOn,
+    FeeProfile,
     Key,
     KeyStatus,
     Listing,
@@ -64,6 +65,7 @@ def _listing(row: ListingRow, upstream_key: str) -> Listing:
         trusted=row.trusted,
         rpm_limit=row.rpm_limit,
         concurrency_limit=row.concurrency_limit,
+        fee_profile_id=row.fee_profile_id,
         capabilities=row.capabilities,
     )
 
@@ -160,6 +162,10 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
         plans=tuple(
             Plan(name=p.name, rpm_limit=p.rpm_limit, tpm_limit=p.tpm_limit)
             for p in sorted(rows.plans, key=lambda p: p.name)
+        ),
+        fee_profiles=tuple(
+            FeeProfile(id=f.id, buyer_fee_bps=f.buyer_fee_bps, seller_fee_bps=f.seller_fee_bps)
+            for f in sorted(rows.fee_profiles, key=lambda f: f.id)
         ),
         profiles=tuple(_profile(r) for r in sorted(rows.profiles, key=lambda r: r.id)),
         stats=tuple(s for s in stats if s.listing_id in {x.id for x in listings}),

@@ -64,6 +64,7 @@ class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     rpm_limit: int | None
     concurrency_limit: int | None
     capabilities: tuple[str, ...] = ("chat",)
+    fee_profile_id: str | None = None
 
 
 class ProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -91,10 +92,17 @@ class ProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     weight_reliability: int | None
 
 
+class FeeProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    id: str
+    buyer_fee_bps: int
+    seller_fee_bps: int
+
+
 class SnapshotRows(msgspec.Struct, frozen=True, kw_only=True):
     plans: list[PlanRow]
     models: list[ModelRow]
     accounts: list[AccountRow]
     keys: list[KeyRow]
     listings: list[ListingRow]
+    fee_profiles: list[FeeProfileRow] = []
     profiles: list[ProfileRow] = []

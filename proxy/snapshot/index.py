@@ -12,7 +12,7 @@ import msgspec
 
 from proxy.routing.policy import Policy, profile_policy
 from wire.money import micros_to_usd
-from wire.snapshot import Account, Key, Listing, ListingStats, Model, Plan, Snapshot, check_consistent
+from wire.snapshot import Account, FeeProfile, Key, Listing, ListingStats, Model, Plan, Snapshot, check_consistent
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -57,6 +57,7 @@ class RoutingIndex:
     policies: dict[str, Policy] = field(default_factory=dict)  # routing profile id -> its policy
     stats: dict[str, ListingStats] = field(default_factory=dict)  # aggregated across proxies
     plans: dict[str, Plan] = field(default_factory=dict)
+    fee_profiles: dict[str, FeeProfile] = field(default_factory=dict)
 
 
 class _ModelPricing(msgspec.Struct):
@@ -168,6 +169,7 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         policies={p.id: profile_policy(p) for p in snap.profiles},
         stats={s.listing_id: s for s in snap.stats},
         plans={p.name: p for p in snap.plans},
+        fee_profiles={f.id: f for f in snap.fee_profiles},
     )
 
 

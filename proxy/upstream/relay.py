@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
+from proxy.billing.meter import StreamTap
 from proxy.errors import GatewayError, UpstreamError, UpstreamRejected
 from proxy.upstream.client import UpstreamStream
 from wire.errors import openai_error_body
@@ -27,6 +28,8 @@ def sse_error_event(status: int, message: str) -> bytes:
 
 ErrorEvent = Callable[[int, str], bytes]
 OnEnd = Callable[[int, float, bool], None]
+StreamEnd = Literal["completed", "partial", "disconnected"]
+OnClose = Callable[[StreamEnd], None]
 
 
 class Translator(Protocol):
@@ -36,22 +39,34 @@ class Translator(Protocol):
 
 
 async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd | None = None,
-                       on_error: ErrorEvent | None = sse_error_event) -> AsyncGenerator[bytes, None]:
+                       on_error: ErrorEvent | None = sse_error_event, tap: StreamTap | None = None,
+                       on_close: OnClose | None = None) -> AsyncGenerator[bytes, None]:
     """The upstream body, chunk by chunk as it arrives (after `first`, already read); an error
     event in the caller's format if it breaks (`on_error=None` cuts a binary stream instead).
+
+    With a `tap` (billing) each chunk passes through it (counting, reading the usage chunk;
+    bytes are relayed unchanged except a usage chunk the buyer did not ask for).
     `on_end(events, seconds, failed)` reports the SSE events relayed after the first chunk and
-    the time they took (for tokens/s), once, when it ends."""
+    the time they took (live stats); `on_close(end)` says how the stream ended (billing):
+    "completed" (upstream ended), "partial" (upstream broke) or "disconnected" (the client left:
+    the edge closed this generator). Both are called once, after the upstream stream is closed."""
     events = 0
     started = time.perf_counter()
     failed = False
+    end: StreamEnd = "disconnected"
     try:
-        if first:
-            yield first
-        while (chunk := await stream.next_chunk()) is not None:
+        chunk: bytes | None = first or await stream.next_chunk()
+        while chunk is not None:
             events += chunk.count(b"data:")
-            yield chunk
+            if tap is not None:
+                chunk = tap.observe(chunk, time.monotonic_ns())
+            if chunk:
+                yield chunk
+            chunk = await stream.next_chunk()
+        end = "completed"
     except UpstreamError as exc:
         failed = True
+        end = "partial"
         if on_error is None:
             raise
         yield on_error(exc.status, exc.message)
@@ -59,6 +74,8 @@ async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd
         await stream.close()
         if on_end is not None:
             on_end(events, time.perf_counter() - started, failed)
+        if on_close is not None:
+            on_close(end)
 
 
 async def relay_translated(stream: UpstreamStream, translator: Translator, first: bytes = b"",

@@ -1,0 +1,1 @@
+"""Billing on the control plane: settlement of usage events, the Redis credit view, checks."""

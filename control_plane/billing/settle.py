@@ -1,0 +1,62 @@
+"""Settle one usage event in PostgreSQL (the caller's transaction): the generation row, the
+journal and the key's month-to-date spend, or nothing at all when it was settled before.
+
+The charge is recomputed here from the event's tokens and admission-time asks with
+`wire.pricing.charge` (the same function the proxy reserved with), so the ledger never
+trusts a money figure from the wire. Idempotent: `generations.request_id` is the key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from control_plane.db.ledger import NIL, post_journal
+from wire.usage import UsageEvent, charge_of
+
+_INSERT = """
+INSERT INTO generations (request_id, account_id, key_id, listing_id, seller_account_id, model, provider,
+    upstream_model, status, prompt_tokens, completion_tokens, cached_tokens, usage_estimated,
+    reported_completion_tokens, ask_input, ask_output, ask_cached_input, buyer_fee_bps, seller_fee_bps,
+    fee_profile_id, cost_micro_usd, seller_payout_micro_usd, platform_fee_micro_usd, reserved_micro_usd, month,
+    ttft_ms, latency_ms, offline, started_at, journal_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+    $24, $25, $26, $27, $28, $29, $30)
+ON CONFLICT (request_id) DO NOTHING RETURNING request_id
+"""
+
+
+async def settle_event(conn: asyncpg.Connection, ev: UsageEvent) -> bool:
+    """True when this call settled the event; False for a replay (already settled)."""
+    c = charge_of(ev)
+    a = ev.asks
+    journal: int | None = None
+    if c.cost > 0:  # the journal's unique request id makes a replay stop here
+        journal = await post_journal(
+            conn, "usage", ev.account_id,
+            [("buyer", ev.account_id, -c.cost), ("seller", ev.seller_account_id, c.seller_payout),
+             ("platform_fee", NIL, c.platform_fee)],
+            reason=f"{ev.model} via listing {ev.listing_id}", request_id=ev.request_id,
+        )
+        if journal is None:
+            return False
+    billed = ev.status != "failed"
+    inserted = await conn.fetchval(
+        _INSERT, ev.request_id, ev.account_id, ev.key_id, ev.listing_id, ev.seller_account_id, ev.model,
+        ev.provider, ev.upstream_model, ev.status, ev.prompt_tokens if billed else 0,
+        ev.completion_tokens if billed else 0, ev.cached_tokens if billed else 0,
+        ev.usage_estimated, ev.reported_completion_tokens, a.ask_input, a.ask_output, a.ask_cached_input,
+        a.buyer_fee_bps, a.seller_fee_bps, ev.fee_profile_id, c.cost, c.seller_payout, c.platform_fee,
+        ev.reserved_micro_usd, ev.month, ev.ttft_ms, ev.latency_ms, ev.offline,
+        datetime.fromtimestamp(ev.started_at_ms / 1000, UTC), journal,
+    )
+    if inserted is None:
+        return False
+    if c.cost > 0:
+        await conn.execute(
+            "INSERT INTO key_spend (key_id, month, spent) VALUES ($1, $2, $3)"
+            " ON CONFLICT (key_id, month) DO UPDATE SET spent = key_spend.spent + excluded.spent",
+            ev.key_id, ev.month, c.cost,
+        )
+    return True

@@ -1,0 +1,1 @@
+"""Metering, reservation and usage shipping on the proxy (issue 5)."""

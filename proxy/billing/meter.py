@@ -1,0 +1,161 @@
+"""Metering (pure): what a request may cost at most, and what it used.
+
+Rules, stated once (README "Billing"):
+- Prompt bound for the reservation: the request body's length in bytes. Every prompt token
+  is at least one byte of the JSON body, and chat-template overhead is smaller than the JSON
+  framing of a message, so the bound holds for real tokenizers. Billed prompt tokens are capped
+  at it: a seller cannot report more prompt than the buyer sent.
+- Completion cap: `max_completion_tokens`, else `max_tokens`, else the model's context length,
+  else 32,768. Billed completion tokens never exceed it.
+- Upstream usage is used when reported (JSON `usage`; for streams the final `include_usage`
+  chunk). Otherwise (no usage, broken or cancelled stream) we count ourselves and mark
+  `usage_estimated`: prompt = ceil(characters of message text / 4) (no tokenizer ships offline
+  here; tiktoken downloads its encodings at first use); completion = the number of streamed
+  events carrying content or tool-call argument text (upstreams stream about one token per
+  event), or for JSON ceil(characters of the answer / 4).
+- A streamed answer whose reported completion exceeds our count by more than 5 % + 2 tokens is
+  a mismatch: counted against the listing (metric) and billed at our count x 1.05.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from proxy.validation import ChatRequest
+
+DEFAULT_COMPLETION_CAP = 32_768
+_CONTENT = b'"content":"'
+_EMPTY_CONTENT = b'"content":""'
+_ARGS = b'"arguments":"'
+_EMPTY_ARGS = b'"arguments":""'
+_USAGE = b'"usage":{'
+
+
+class _Details(msgspec.Struct):
+    cached_tokens: int = 0
+
+
+class Usage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_tokens_details: _Details | None = None
+
+    @property
+    def cached(self) -> int:
+        return self.prompt_tokens_details.cached_tokens if self.prompt_tokens_details else 0
+
+
+class _Message(msgspec.Struct):
+    content: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _Message | None = None
+
+
+class _Completion(msgspec.Struct):
+    usage: Usage | None = None
+    choices: list[_Choice] = []
+
+
+class _UsageChunk(msgspec.Struct):
+    usage: Usage | None = None
+    choices: list[msgspec.Raw] = []
+
+
+_completion = msgspec.json.Decoder(_Completion)
+_usage_chunk = msgspec.json.Decoder(_UsageChunk)
+
+
+class Metered(msgspec.Struct, kw_only=True):
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int = 0
+    estimated: bool = False
+    reported_completion: int | None = None
+    mismatch: bool = False
+
+
+def completion_cap(chat: ChatRequest, context_length: int) -> int:
+    return chat.max_completion_tokens or chat.max_tokens or context_length or DEFAULT_COMPLETION_CAP
+
+
+def prompt_chars(chat: ChatRequest) -> int:
+    total = 0
+    for m in chat.messages:
+        if isinstance(m.content, str):
+            total += len(m.content)
+        elif m.content is not None:
+            total += sum(len(p.text) for p in m.content if p.text is not None)
+    return total
+
+
+def estimate_tokens(chars: int) -> int:
+    return -(-chars // 4)
+
+
+def bill(reported: Usage | None, prompt_estimate: int, counted: int | None, prompt_bound: int, cap: int) -> Metered:
+    """Billed tokens from what the seller reported and what we counted (`counted`: streamed events)."""
+    if reported is None:
+        return Metered(prompt_tokens=min(prompt_estimate, prompt_bound), completion_tokens=min(counted or 0, cap),
+                       estimated=True)
+    completion = min(reported.completion_tokens, cap)
+    mismatch = counted is not None and completion > counted * 105 // 100 + 2
+    if mismatch and counted is not None:
+        completion = counted * 105 // 100 + 2
+    prompt = min(reported.prompt_tokens, prompt_bound)
+    return Metered(prompt_tokens=prompt, completion_tokens=max(completion, 0),
+                   cached_tokens=min(max(reported.cached, 0), prompt), reported_completion=reported.completion_tokens,
+                   mismatch=mismatch)
+
+
+def meter_json(body: bytes, prompt_estimate: int, prompt_bound: int, cap: int) -> Metered:
+    try:
+        doc = _completion.decode(body)
+    except msgspec.MsgspecError:
+        return bill(None, prompt_estimate, 0, prompt_bound, cap)
+    if doc.usage is not None:
+        return bill(doc.usage, prompt_estimate, None, prompt_bound, cap)
+    chars = sum(len(c.message.content or "") for c in doc.choices if c.message is not None)
+    return bill(None, prompt_estimate, estimate_tokens(chars), prompt_bound, cap)
+
+
+class StreamTap:
+    """Watches relayed SSE bytes without re-encoding them: counts content events, reads the
+    usage chunk, and cuts that chunk out when the buyer did not ask for it."""
+
+    __slots__ = ("_strip", "_carry", "events", "usage", "first_chunk_ns")
+
+    def __init__(self, strip_usage: bool) -> None:
+        self._strip = strip_usage
+        self._carry = b""
+        self.events = 0
+        self.usage: Usage | None = None
+        self.first_chunk_ns = 0
+
+    def observe(self, chunk: bytes, now_ns: int) -> bytes:
+        """The bytes to relay for this upstream chunk (the chunk itself unless a usage chunk is cut)."""
+        if not self.first_chunk_ns:
+            self.first_chunk_ns = now_ns
+        if self._carry:
+            chunk, self._carry = self._carry + chunk, b""
+        self.events += chunk.count(_CONTENT) - chunk.count(_EMPTY_CONTENT)
+        self.events += chunk.count(_ARGS) - chunk.count(_EMPTY_ARGS)
+        at = chunk.find(_USAGE)
+        if at < 0:
+            return chunk
+        start = max(chunk.rfind(b"data:", 0, at), 0)
+        end = chunk.find(b"\n\n", at)
+        if end < 0:  # the usage event continues in the next read: hold its bytes back
+            self._carry = chunk[start:]
+            return chunk[:start]
+        event = chunk[start:end + 2]
+        try:
+            parsed = _usage_chunk.decode(event[5:].strip() if event.startswith(b"data:") else event.strip())
+        except msgspec.MsgspecError:
+            return chunk
+        if parsed.usage is not None:
+            self.usage = parsed.usage
+            if self._strip and not parsed.choices:
+                return chunk[:start] + chunk[end + 2:]
+        return chunk

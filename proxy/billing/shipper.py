@@ -1,0 +1,158 @@
+"""Ship usage events to Redis off the hot path, in batches; spool them to disk when Redis is away.
+
+`submit` only appends to an in-memory buffer. A background task flushes every
+`DF_USAGE_FLUSH_MS` (or at once when `batch` events wait): one pipelined round trip XADDs them as
+one stream entry (offline-admitted ones one by one through the script that also adds their
+charge, `proxy.billing.credit`). If that fails the
+batch goes to the disk spool (fsynced) and is replayed, spool first, once Redis answers again.
+
+Crash loss, stated: a SIGKILL loses the events still in the buffer (at most one flush interval,
+20 ms by default) and the requests in flight (not billed; their reservations return when
+the worker's leases lapse with its heartbeat). Everything spooled survives and is replayed.
+Failure modes: Redis errors -> spool; spool full -> `accepting` turns False (the pipeline
+answers 503 to paid requests); disk errors are logged and the batch kept in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import coredis
+
+from proxy.billing.credit import RedisCredit
+from proxy.billing.spool import Spool, SpoolFull
+from wire.usage import UsageEvent, charge_of, decode_event, encode_batch, encode_event
+
+log = logging.getLogger("dragonfly.proxy.billing")
+
+
+class UsageShipper:
+    def __init__(self, credit: RedisCredit, spool: Spool, flush_s: float, connect: Callable[[], coredis.Redis[bytes]],
+                 batch: int = 256) -> None:
+        self._credit = credit
+        self._connect = connect
+        self._spool = spool
+        self._flush_s = flush_s
+        self._batch = batch
+        self._buffer: list[bytes] = []
+        self._wake = asyncio.Event()
+        self.redis_up = True
+        self.shipped = 0
+        self.spooled = 0
+
+    @property
+    def accepting(self) -> bool:
+        return not self._spool.full
+
+    @property
+    def backlog(self) -> int:
+        return len(self._buffer) + (1 if self._spool.size else 0)
+
+    def submit(self, event: UsageEvent) -> None:
+        self._buffer.append(encode_event(event))
+        if len(self._buffer) >= self._batch:
+            self._wake.set()
+
+    async def _send(self, records: list[bytes]) -> None:
+        """One pipelined round trip per 1,000 events: the events admitted on a lease as ONE stream
+        entry (their charges reach `spent` through the lease round), each offline-admitted one
+        through the script that also adds its charge (`proxy.billing.credit`)."""
+        credit = self._credit
+        script, redis, stream = credit.finish_script, credit.redis, credit.stream
+        for i in range(0, len(records), 1000):
+            online: list[bytes] = []
+            async with redis.pipeline(transaction=False) as pipe:
+                for raw in records[i:i + 1000]:
+                    ev = decode_event(raw)
+                    if not ev.offline:
+                        online.append(raw)
+                        continue
+                    keys, args = credit.finish_call(ev.request_id, ev.account_id, ev.key_id, ev.month,
+                                                    charge_of(ev).cost, raw)
+                    script(keys=keys, args=args, client=pipe)
+                if online:
+                    pipe.xadd(stream, {b"b": encode_batch(online)})
+
+    async def flush(self) -> None:
+        if self._spool.size or not self.redis_up:
+            await self._replay()
+        if not self._buffer:
+            return
+        records, self._buffer = self._buffer, []
+        if self.redis_up:
+            try:
+                await self._send(records)
+                self.shipped += len(records)
+                return
+            except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+                log.warning("usage events to spool: redis unreachable (%s)", exc)
+                self.redis_up = False
+        try:
+            self._spool.append(records)
+            self.spooled += len(records)
+        except (SpoolFull, OSError) as exc:
+            log.error("usage spool refused %d events (%s); keeping them in memory", len(records), exc)
+            self._buffer[:0] = records
+
+    async def flush_to_spool(self) -> None:
+        """At shutdown (after the shipper task stopped): what is still buffered goes to disk."""
+        if self._buffer:
+            records, self._buffer = self._buffer, []
+            self._spool.append(records)
+
+    async def _replay(self) -> None:
+        records, files = self._spool.drain()
+        if not records and not files:
+            self.redis_up = True
+            return
+        try:
+            await self._credit.ping()
+            await self._send(records)
+        except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+            log.warning("usage replay failed (%s: %s); retrying", type(exc).__name__, exc)
+            self.redis_up = False
+            return
+        self._spool.clear(files)
+        self.redis_up = True
+        self.shipped += len(records)
+        log.info("replayed %d spooled usage events", len(records))
+
+    async def run(self) -> None:
+        """Own the Redis client (entered and left in this task) and flush forever."""
+        stack = contextlib.AsyncExitStack()
+        try:
+            while True:
+                if not self._credit.connected or not self.redis_up:
+                    stack = await self._reconnect(stack)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._flush_s if self.redis_up else 0.5)
+                self._wake.clear()
+                try:
+                    await self.flush()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # background boundary: never die
+                    log.exception("usage flush failed")
+                    await asyncio.sleep(0.5)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.flush(), timeout=2.0)  # last hand-over (spools on failure)
+            self._credit.bind(None)
+            with contextlib.suppress(Exception):
+                await stack.aclose()
+
+    async def _reconnect(self, stack: contextlib.AsyncExitStack) -> contextlib.AsyncExitStack:
+        if self._credit.connected and self.redis_up:
+            return stack
+        self._credit.bind(None)
+        with contextlib.suppress(Exception):
+            await stack.aclose()
+        stack = contextlib.AsyncExitStack()
+        try:
+            self._credit.bind(await stack.enter_async_context(self._connect()))
+        except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+            log.debug("billing redis connect failed: %s", exc)
+        return stack
