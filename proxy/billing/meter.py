@@ -31,14 +31,14 @@ _EMPTY_ARGS = b'"arguments":""'
 _USAGE = b'"usage":{'
 
 
-class _Details(msgspec.Struct):
+class UsageDetails(msgspec.Struct):
     cached_tokens: int = 0
 
 
 class Usage(msgspec.Struct):
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    prompt_tokens_details: _Details | None = None
+    prompt_tokens_details: UsageDetails | None = None
 
     @property
     def cached(self) -> int:
