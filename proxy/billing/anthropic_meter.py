@@ -120,7 +120,7 @@ class AnthropicTap:
         else:
             last = data.rfind(b"\n\n")
             tail = data[last + 2:] if last >= 0 else data
-            if b"data:" in tail and len(tail) <= _CARRY_LIMIT:
+            if tail and len(tail) <= _CARRY_LIMIT:
                 self._carry = bytes(tail)  # an event may continue in the next read
         return chunk
 
