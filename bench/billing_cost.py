@@ -6,6 +6,9 @@ billing off (DF_BILLING=0) and billing on (DF_BILLING=1: credit leases synced wi
 the background, metering, usage events XADDed in batches). Rate limits are off in both
 (DF_LIMITS=0), so the difference is billing alone. The bench buyer gets $1e8 of credit in
 Redis; the usage stream is deleted afterwards (no control plane consumes it here).
+
+`--baseline DIR` adds a third config in the same run: billing on, with the proxy's code taken
+from DIR (e.g. `git archive <commit> | tar -x -C DIR`), to compare a change before/after.
 """
 
 from __future__ import annotations
@@ -56,20 +59,25 @@ def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="bench/billing_cost.py", description=__doc__)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--baseline", type=Path, default=None, help="code root of the 'before' proxy")
     args = p.parse_args(argv)
+    configs = {name: {**env, "PYTHONPATH": ""} for name, env in CONFIGS.items()}
+    if args.baseline is not None:
+        configs[f"billing on, baseline ({args.baseline})"] = {**CONFIGS["billing on (credit leases)"],
+                                                              "PYTHONPATH": str(args.baseline.resolve())}
     ensure_tools()
     os.sched_setaffinity(0, {LOAD_CPU})
     prefix = f"dfbench-{secrets.token_hex(4)}:"
     os.environ["DF_REDIS_PREFIX"] = prefix
     os.environ["DF_USAGE_SPOOL_DIR"] = f"/tmp/{prefix[:-1]}-spool"
     stack = Stack()
-    results: dict[str, list[float]] = {name: [] for name in CONFIGS}
+    results: dict[str, list[float]] = {name: [] for name in configs}
     try:
         stack.start()
         snap = orjson.loads((stack.tmp / "snapshot.json").read_bytes())
         asyncio.run(_credit(prefix, [a["id"] for a in snap["accounts"]]))
         for _ in range(args.rounds):
-            for name, env in CONFIGS.items():
+            for name, env in configs.items():
                 os.environ.update(env)
                 stack.start_dragonfly()
                 load = stack.load(DRAGONFLY, "json")

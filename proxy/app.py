@@ -27,7 +27,8 @@ from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
 from proxy.limits.redis_sync import RedisLimitSync
 from proxy.metrics import Metrics
-from proxy.pipeline import ChatPipeline, no_caps
+from proxy.pipeline import ChatPipeline
+from proxy.planner import no_caps
 from proxy.request_ids import new_request_id
 from proxy.responses import error_response
 from proxy.routing.stats import StatsBook

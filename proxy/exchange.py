@@ -22,6 +22,7 @@ from proxy.snapshot.index import ListingEntry
 from proxy.translate import requests, responses
 from proxy.translate import stream_to_anthropic as to_anthropic
 from proxy.translate import stream_to_openai as to_openai
+from proxy.translate import usage as usage_shapes
 from proxy.validation import ChatRequest
 from proxy.validation_messages import MessagesRequest
 
@@ -29,6 +30,9 @@ ANTHROPIC_VERSION = "2023-06-01"  # sent to Anthropic-format sellers when the ca
 
 
 class StreamTranslator(Protocol):
+    failed: bool
+    usage: usage_shapes.Usage  # normalised usage read from the upstream's events (billing)
+
     def feed(self, chunk: bytes) -> bytes: ...
     def close(self) -> bytes: ...
     def error(self, status: int, message: str) -> bytes: ...

@@ -67,6 +67,7 @@ class FormHead:
     buffer: bytearray = field(default_factory=bytearray)
     fields: dict[str, str] = field(default_factory=dict)
     file_format: str | None = None
+    file_offset: int = -1  # where the file part's bytes start in `buffer` (-1: not seen yet)
     _pos: int = 0  # where the next part's delimiter is expected
     _body_start: int = -1  # start of the body of the part being scanned (-1: in headers)
     _is_file: bool = False
@@ -103,6 +104,7 @@ class FormHead:
             self._is_file = filename is not None
             if self._is_file and name == "file":
                 self.file_format = audio_format(filename or "", ctype)
+                self.file_offset = self._body_start
             self._name = name
             return True
         close = buf.find(b"\r\n" + delim, self._search)

@@ -17,25 +17,24 @@ answer reached the buyer.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from proxy.auth import api_key, authenticate, bearer_token, check_access, client_ip
-from proxy.billing.gate import Billing, asks_of
-from proxy.billing.meter import completion_cap, estimate_tokens, prompt_chars
+from proxy.auth import api_key, authenticate, bearer_token, client_ip
+from proxy.billing.anthropic_meter import normalised_usage
+from proxy.billing.audio import AudioProbe
+from proxy.billing.bounds import json_bounds, upload_bounds
+from proxy.billing.gate import Billing
 from proxy.billing.metering import Meter
+from proxy.billing.reserve import reserve
 from proxy.edge import Headers, Receive, read_json_body
-from proxy.endpoints import CAPABILITY_NAMES, CHAT, Endpoint, View, eligible
+from proxy.endpoints import CHAT, Endpoint, View
 from proxy.errors import (
-    BadRequest,
     BodyTooLarge,
-    Forbidden,
     GatewayError,
     ListingBusy,
     MarketUnavailable,
-    NotFound,
     RateLimited,
     Unauthorized,
     UpstreamError,
@@ -43,19 +42,16 @@ from proxy.errors import (
 from proxy.exchange import Exchange, prepare, rewrite_body, streams
 from proxy.limits.admission import Admission, guard_ip
 from proxy.limits.ipguard import IpGuard
-from proxy.limits.limiter import Limiter, retry_headers
+from proxy.limits.limiter import Limiter
 from proxy.limits.slots import Slots
 from proxy.limits.tokens import usage_total
 from proxy.market import MarketRun
+from proxy.planner import Plan, Planner, all_capped, no_caps
 from proxy.reply import Reply, anthropic_error_reply, error_reply
 from proxy.request_ids import account_bound_id, new_request_id
 from proxy.routing.budget import RetryBudget
-from proxy.routing.cache import RankCache
-from proxy.routing.headers import NO_HEADERS, RouteHeaders, parse_route_headers
-from proxy.routing.policy import DEFAULT_POLICY, Policy, refine
-from proxy.routing.rank import EXPLORE_RATE, explain, rank
+from proxy.routing.headers import RouteHeaders, parse_route_headers
 from proxy.routing.stats import StatsBook
-from proxy.routing.sticky import sticky_first
 from proxy.settings import ProxySettings
 from proxy.snapshot.index import KeyEntry, ListingEntry, Network, RoutingIndex
 from proxy.snapshot.store import SnapshotStore
@@ -64,9 +60,7 @@ from proxy.upstream.client import UpstreamClient, UpstreamStream
 from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translated, upstream_failure
 from proxy.validation import ChatRequest
 from wire.keys import derive_hash_secret
-from wire.pricing import max_cost
 from wire.request_ids import derive_request_id_secret
-from wire.snapshot import FeeProfile
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
@@ -74,51 +68,9 @@ _SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 Out = list[tuple[bytes, bytes]]
 
 
-_NO_CAPS: frozenset[str] = frozenset()
-
-
-def no_caps() -> frozenset[str]:
-    """Listings at their seller's rpm/concurrency cap: none unless the limiter supplies them."""
-    return _NO_CAPS
-
-
-def terms_required() -> Forbidden:
-    return Forbidden(
-        "Market routing (Routing-Strategy: market-only) requires accepting the Trading Terms. "
-        "Accept them with POST /api/account/trading-terms (logged in), then retry."
-    )
-
-
-def all_capped(model: str) -> RateLimited:
-    return RateLimited(f"Every listing for '{model}' is at its seller's capacity (requests per minute or "
-                       "concurrent requests). Retry after 1s.", 1.0, retry_headers(1.0))
-
-
 def requested_output(view: object) -> int | None:
     """The completion budget a request asks for (chat: max_completion_tokens/max_tokens)."""
     return getattr(view, "max_completion_tokens", None) or getattr(view, "max_tokens", None)
-
-
-def check_capability(index: RoutingIndex, model: str, endpoint: Endpoint) -> None:
-    """404 for an unknown model; 400 when the model cannot serve this endpoint at all."""
-    found = index.models.get(model)
-    if found is None:
-        raise NotFound(f"Model '{model}' does not exist. GET /v1/models lists the available models.")
-    if endpoint.capability not in found.capabilities:
-        raise BadRequest(f"Model '{model}' does not support {CAPABILITY_NAMES[endpoint.capability]} "
-                         f"(its capabilities: {', '.join(found.capabilities)}). GET /v1/models lists each "
-                         "model's capabilities.")
-
-
-@dataclass(slots=True)
-class Plan:
-    """Where a request may go: ranked candidates, the model's eligible listings, the policy."""
-
-    candidates: tuple[ListingEntry, ...]
-    peers: tuple[ListingEntry, ...]
-    policy: Policy
-    deadline_s: float
-    fees: dict[str, FeeProfile]  # fee profiles by id (billing)
 
 
 @dataclass(slots=True)
@@ -158,10 +110,7 @@ class ChatPipeline:
         self._trusted = trusted
         self.book = book or StatsBook()
         self.budget = budget or RetryBudget()
-        self.capped = capped
-        self._rand = random.Random()
-        self._rankings = RankCache()
-        self._deadline_s = settings.route_deadline_s
+        self._planner = Planner(self.book, capped, settings.route_deadline_s)
 
     async def handle(self, headers: Headers, peer: str, receive: Receive, endpoint: Endpoint = CHAT) -> Reply:
         rids = [new_request_id().encode()]  # billed requests get an id naming their account (`_handle`)
@@ -220,7 +169,7 @@ class ChatPipeline:
 
         meter = await self._reserve(index, entry, view, plan, len(body), rid.decode())
         add_usage = meter is not None and isinstance(view, ChatRequest) and bool(view.stream) and not (
-            view.stream_options is not None and view.stream_options.include_usage)
+            view.stream_options is not None and view.stream_options.include_usage)  # metering needs usage
 
         def exchange_for(listing: ListingEntry) -> Exchange:
             exchange = prepare(endpoint, view, body, listing, headers)
@@ -248,21 +197,14 @@ class ChatPipeline:
 
     async def _reserve(self, index: RoutingIndex, entry: KeyEntry, view: View, plan: Plan, body_len: int,
                        request_id: str) -> Meter | None:
-        """Reserve the request's maximum cost at the costliest listing it may be sent to (402 if
-        unaffordable); the meter is re-pointed at the listing that answers."""
-        if self._billing is None or not isinstance(view, ChatRequest):
-            return None  # metering covers chat completions; other endpoints: see README "Billing"
-        model = index.models[view.model]
-        cap = completion_cap(view, model.context_length)
+        """Reserve the request's maximum cost (402 if unaffordable); None when billing is off."""
+        if self._billing is None:
+            return None
+        bounds = json_bounds(view, body_len, index.models[view.model].context_length)
+        if bounds is None:
+            return None
         tried = plan.candidates[: plan.policy.max_attempts]
-
-        def worst(e: ListingEntry) -> int:
-            return max_cost(body_len, cap, asks_of(e.listing, plan.fees.get(e.listing.fee_profile_id or "")))
-
-        costliest = max(tried, key=worst)
-        fees = plan.fees.get(costliest.listing.fee_profile_id or "")
-        reservation = await self._billing.admit(request_id, entry.key, costliest.listing, model, fees, view, body_len)
-        return Meter(self._billing, reservation, estimate_tokens(prompt_chars(view)))
+        return await reserve(self._billing, request_id, entry.key, tried, plan.fees, bounds)
 
     def _client_ip(self, headers: Headers, peer: str) -> str:
         forwarded = headers.get(b"x-forwarded-for")
@@ -280,38 +222,7 @@ class ChatPipeline:
 
     def _plan(self, index: RoutingIndex, entry: KeyEntry, model: str, endpoint: Endpoint, headers: Headers,
               peer: str, route_headers: RouteHeaders) -> Plan:
-        """Model, access and terms checks, then the ranked candidates under the key's policy."""
-        check_capability(index, model, endpoint)
-        check_access(entry, self._client_ip(headers, peer), model)
-        account = index.accounts.get(entry.key.account_id)
-        if account is None or not account.trading_terms_accepted:
-            raise terms_required()
-        listings = eligible(index.listings.get(model, ()), endpoint)
-        profile_id = entry.key.routing_profile_id
-        policy = index.policies.get(profile_id, DEFAULT_POLICY) if profile_id else DEFAULT_POLICY
-        if route_headers is not NO_HEADERS:
-            policy = refine(policy, route_headers)
-        book = self.book
-        capped = self.capped()
-        now = book.clock()
-        draw = self._rand.random()
-        ranking = None
-        if draw >= EXPLORE_RATE:  # exploration draws rank afresh
-            key = (index.version, model, endpoint.capability, book.epoch, capped,
-                   policy if policy.session_id is None else replace(policy, session_id=None))
-            ranking = self._rankings.get(key, now)
-        if ranking is None:
-            ranking = rank(listings, policy, book.health, index.stats, capped, now, book.unavailable, draw)
-            if draw >= EXPLORE_RATE:
-                self._rankings.put(key, ranking, now)
-        candidates = ranking.candidates
-        if not candidates:
-            raise MarketUnavailable(explain(model, len(listings), ranking.excluded, policy))
-        if policy.session_id is not None:
-            candidates = sticky_first(candidates, policy.session_id)
-        deadline = policy.deadline_ms / 1000 if policy.deadline_ms else self._deadline_s
-        return Plan(candidates=candidates, peers=listings, policy=policy, deadline_s=deadline,
-                    fees=index.fee_profiles)
+        return self._planner.plan(index, entry, model, endpoint, self._client_ip(headers, peer), route_headers)
 
     @staticmethod
     def _out(listing: ListingEntry, attempts: int, rid: bytes, extra: Out) -> Out:
@@ -341,8 +252,8 @@ class ChatPipeline:
                         self._settings.first_byte_timeout_s)
         listing, (_, data, content_type, exchange) = await run.run(plan.candidates)
         if meter is not None:
-            meter.served_by(listing.listing, plan.fees.get(listing.listing.fee_profile_id or ""))
-            meter.end_json(data)
+            meter.served_by(listing.listing, plan.fees_of(listing))
+            meter.end_json(data, listing.listing.api_format)  # the upstream's body, before translation
         if exchange.translate_json is not None:
             data, content_type = exchange.translate_json(data), "application/json"
         return Reply(status=200, content_type=content_type.encode(), body=data, attempts=run.attempts,
@@ -392,18 +303,20 @@ class ChatPipeline:
             elif events > 2 and seconds > 0.05:
                 book.record_tps(lid, events / seconds)
 
-        exchange = opened.exchange
-        if exchange.translator is not None:
+        exchange, translator = opened.exchange, opened.exchange.translator
+        tap, on_close = None, None
+        if meter is not None:
+            meter.served_by(listing.listing, plan.fees_of(listing))
+            tap, on_close = meter.stream_tap(strip_usage, listing.listing.api_format), meter.end_stream
+            if translator is not None:
+                meter.translated_usage(lambda: normalised_usage(translator.usage))
+        if translator is not None:
             headers.extend(_SSE_HEADERS)
-            relay = relay_translated(opened.stream, exchange.translator, opened.first, on_end)
+            relay = relay_translated(opened.stream, translator, opened.first, on_end, tap, on_close)
             return Reply(status=200, content_type=b"text/event-stream; charset=utf-8", headers=headers,
                          stream=relay, attempts=run.attempts)
         if opened.content_type.startswith(_SSE):
             headers.extend(_SSE_HEADERS)
-        tap, on_close = None, None
-        if meter is not None:
-            meter.served_by(listing.listing, plan.fees.get(listing.listing.fee_profile_id or ""))
-            tap, on_close = meter.stream_tap(strip_usage), meter.end_stream
         return Reply(status=200, content_type=opened.content_type, headers=headers, attempts=run.attempts,
                      stream=relay_chunks(opened.stream, opened.first, on_end, exchange.stream_error, tap, on_close))
 
@@ -413,30 +326,43 @@ class ChatPipeline:
         """A multipart upload (transcriptions): route on the form head, stream the rest upstream.
 
         The body is streamed once, so there is no fallback: the first ranked candidate serves it."""
-        upload = Upload(headers, receive, self._settings.max_upload_bytes)
+        limit = self._settings.max_upload_bytes
+        upload = Upload(headers, receive, limit)
         await upload.read_head()
         model = upload.head.fields["model"]
-        listing = self._plan(index, entry, model, endpoint, headers, peer, route_headers).candidates[0]
+        plan = self._plan(index, entry, model, endpoint, headers, peer, route_headers)
+        listing = plan.candidates[0]
         if adm is not None:
             await adm.reserve(0, None, self._settings.limits_default_max_tokens)
             hold = await adm.take_listing(listing.listing)
             if hold is False:
                 raise all_capped(model)
             adm.keep_listing(hold)
+        meter, probe = None, AudioProbe()
+        if self._billing is not None:  # seconds of audio at most: from Content-Length, else the limit
+            declared = headers.get(b"content-length")
+            bounds = upload_bounds(int(declared) if declared else None, limit)
+            meter = await reserve(self._billing, rid.decode(), entry.key, (listing,), plan.fees, bounds)
         content_type = (headers.get(b"content-type") or b"").decode("latin-1")
         upstream_headers = [("authorization", listing.auth_header), ("content-type", content_type)]
         provider = listing.provider
         try:
             status, data, ctype = await self._upstream.post_upload(
                 listing.listing.base_url + endpoint.upstream_path, upstream_headers,
-                upload.chunks(listing.listing.upstream_model), provider)
+                upload.chunks(listing.listing.upstream_model, probe.feed if meter else None), provider)
+            if status >= 300:
+                raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
+            if meter is not None:
+                meter.served_by(listing.listing, plan.fees_of(listing))
+                meter.end_transcription(data, probe)
         except GatewayError:
             if upload.too_large:
-                raise BodyTooLarge(f"Upload is larger than the {self._settings.max_upload_bytes:,}-byte limit. "
+                raise BodyTooLarge(f"Upload is larger than the {limit:,}-byte limit. "
                                    "Send a smaller audio file.") from None
             raise
-        if status >= 300:
-            raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
+        finally:
+            if meter is not None:
+                meter.end_failed()  # nothing reached the buyer (a no-op once metered)
         extra: Out = []
         if adm is not None:
             adm.finish(usage_total(data))

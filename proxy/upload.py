@@ -10,7 +10,7 @@ over it is refused before reading; a body that grows past it stops the upload wi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from proxy.edge import Headers, Receive
 from proxy.errors import BadRequest, BodyTooLarge
@@ -56,10 +56,18 @@ class Upload:
         if not self.head.ready:
             self.head.finish()  # raises: the body ended without model or file
 
-    async def chunks(self, upstream_model: str) -> AsyncIterator[bytes]:
-        yield self.head.head_with_model(upstream_model)
-        self.head.buffer.clear()
+    async def chunks(self, upstream_model: str,
+                     file_bytes: Callable[[bytes], None] | None = None) -> AsyncIterator[bytes]:
+        """The body for the seller; `file_bytes` (metering) is given the file's bytes as they pass
+        (from the file part's start: a trailing field or boundary is counted too, a few bytes)."""
+        head = self.head
+        if file_bytes is not None and head.file_offset >= 0:
+            file_bytes(bytes(head.buffer[head.file_offset:]))
+        yield head.head_with_model(upstream_model)
+        head.buffer.clear()
         while self.more:
             chunk = await self._next()
             if chunk:
+                if file_bytes is not None:
+                    file_bytes(chunk)
                 yield chunk

@@ -16,15 +16,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from proxy.billing.bounds import Bounds
 from proxy.billing.leases import NO_CREDIT, OFFLINE, CreditBook, Held
-from proxy.billing.meter import Metered, completion_cap
+from proxy.billing.meter import Metered
 from proxy.billing.shipper import UsageShipper
 from proxy.errors import BillingUnavailable, PaymentRequired
-from proxy.validation import ChatRequest
 from wire.billing import month_of
 from wire.money import micros_to_usd
 from wire.pricing import Asks, affordable_completion_tokens, max_cost
-from wire.snapshot import FeeProfile, Key, Listing, Model
+from wire.snapshot import FeeProfile, Key, Listing
 from wire.usage import UsageEvent, UsageStatus, charge_of
 
 
@@ -61,10 +61,10 @@ class Billing:
         self._offline: dict[str, int] = {}
         self.mismatches: dict[str, int] = {}  # listing id -> usage reports above our count
 
-    async def admit(self, request_id: str, key: Key, listing: Listing, model: Model, fees: FeeProfile | None,
-                    chat: ChatRequest, body_len: int) -> Admission:
+    async def admit(self, request_id: str, key: Key, listing: Listing, fees: FeeProfile | None,
+                    bounds: Bounds) -> Admission:
         asks = asks_of(listing, fees)
-        cap = completion_cap(chat, model.context_length)
+        body_len, cap = bounds.prompt_bound, bounds.cap
         amount = max_cost(body_len, cap, asks)
         if not self.shipper.accepting:
             raise BillingUnavailable("Usage cannot be recorded right now (spool full). Retry in a few seconds.")
@@ -86,8 +86,10 @@ class Billing:
                     f"This key's monthly budget ({_usd(budget or 0)}) has {_usd(available)} left; this request "
                     f"could cost up to {_usd(amount)}")
             fix = "top up" if outcome == NO_CREDIT else "raise the key's monthly_budget_cents"
-            raise PaymentRequired(f"{head}. Requested up to {cap:,} output tokens, can afford {afford:,}: "
-                                  f"lower max_tokens or {fix}.")
+            if cap > 0:
+                raise PaymentRequired(f"{head}. Requested up to {cap:,} output tokens, can afford {afford:,}: "
+                                      f"lower max_tokens or {fix}.")
+            raise PaymentRequired(f"{head} ({body_len:,} {bounds.unit}s at most): send less input or {fix}.")
         elif self._offline and not self.shipper.backlog:
             self._offline.clear()  # Redis is back and knows every offline charge
         return Admission(request_id=request_id, key=key, listing=listing, asks=asks, reserved=amount, month=month,

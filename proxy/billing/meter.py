@@ -31,14 +31,14 @@ _EMPTY_ARGS = b'"arguments":""'
 _USAGE = b'"usage":{'
 
 
-class _Details(msgspec.Struct):
+class UsageDetails(msgspec.Struct):
     cached_tokens: int = 0
 
 
 class Usage(msgspec.Struct):
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    prompt_tokens_details: _Details | None = None
+    prompt_tokens_details: UsageDetails | None = None
 
     @property
     def cached(self) -> int:
@@ -122,7 +122,9 @@ def meter_json(body: bytes, prompt_estimate: int, prompt_bound: int, cap: int) -
 
 class StreamTap:
     """Watches relayed SSE bytes without re-encoding them: counts content events, reads the
-    usage chunk, and cuts that chunk out when the buyer did not ask for it."""
+    usage chunk, and cuts that chunk out when the buyer did not ask for it. A read that ends
+    mid-line is relayed up to its last newline; the rest goes out with the next read (an
+    SSE client cannot use half a line; a stream whose last line never ends loses that line)."""
 
     __slots__ = ("_strip", "_carry", "events", "usage", "first_chunk_ns")
 
@@ -139,6 +141,11 @@ class StreamTap:
             self.first_chunk_ns = now_ns
         if self._carry:
             chunk, self._carry = self._carry + chunk, b""
+        if not chunk.endswith(b"\n"):  # a read that ends mid-line: its last line goes with the next read,
+            cut = chunk.rfind(b"\n") + 1  # so a marker or the usage event is never seen in halves
+            chunk, self._carry = chunk[:cut], chunk[cut:]
+            if not chunk:
+                return chunk
         self.events += chunk.count(_CONTENT) - chunk.count(_EMPTY_CONTENT)
         self.events += chunk.count(_ARGS) - chunk.count(_EMPTY_ARGS)
         at = chunk.find(_USAGE)

@@ -46,6 +46,7 @@ class ToAnthropicStream:
         self._finish: str | None = None
         self._matched: object = None
         self.usage = usage_shapes.Usage()
+        self.failed = False  # the stream ended with an error event (cut or upstream error)
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[bytes] = []
@@ -62,12 +63,12 @@ class ToAnthropicStream:
             if self._finish is not None:
                 self._end(out)
             else:
-                self._done = True
+                self._done = self.failed = True
                 out.append(error_event(502, "The upstream provider ended the stream before the message was complete."))
         return b"".join(out)
 
     def error(self, status: int, message: str) -> bytes:
-        self._done = True
+        self._done = self.failed = True
         return error_event(status, message)
 
     def _data(self, data: bytes, out: list[bytes]) -> None:

@@ -41,6 +41,7 @@ class ToOpenAIStream:
         self._tools: dict[int, int] = {}  # Anthropic block index -> OpenAI tool-call ordinal
         self._done = False
         self.usage = usage_shapes.Usage()
+        self.failed = False  # the stream ended with an error event (cut or upstream error)
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[bytes] = []
@@ -57,7 +58,7 @@ class ToOpenAIStream:
         return b"".join(out)
 
     def error(self, status: int, message: str) -> bytes:
-        self._done = True
+        self._done = self.failed = True
         return error_event(status, message)
 
     def _chunk(self, delta: JsonObj, finish: str | None = None) -> bytes:

@@ -4,6 +4,11 @@ Streams: every upstream chunk is yielded the moment it is read. If the upstream 
 after the first byte the stream ends with an SSE error event in the OpenAI shape and
 no `[DONE]`, never a hang. Closing the generator (the client left) closes the upstream
 stream at once, which cancels the upstream request.
+
+Billing hooks (both relays, passed in by the pipeline; the relay imports no billing code):
+a `tap` sees every upstream chunk as read (native relays send what it returns; translated
+relays feed the translator the upstream chunk itself), and `on_close(end)` says once, after
+the upstream stream is closed, how the stream ended.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from proxy.billing.meter import StreamTap
 from proxy.errors import GatewayError, UpstreamError, UpstreamRejected
 from proxy.upstream.client import UpstreamStream
 from wire.errors import openai_error_body
@@ -32,14 +36,20 @@ StreamEnd = Literal["completed", "partial", "disconnected"]
 OnClose = Callable[[StreamEnd], None]
 
 
+class Tap(Protocol):
+    def observe(self, chunk: bytes, now_ns: int) -> bytes: ...
+
+
 class Translator(Protocol):
+    failed: bool  # it ended the stream with an error event
+
     def feed(self, chunk: bytes) -> bytes: ...
     def close(self) -> bytes: ...
     def error(self, status: int, message: str) -> bytes: ...
 
 
 async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd | None = None,
-                       on_error: ErrorEvent | None = sse_error_event, tap: StreamTap | None = None,
+                       on_error: ErrorEvent | None = sse_error_event, tap: Tap | None = None,
                        on_close: OnClose | None = None) -> AsyncGenerator[bytes, None]:
     """The upstream body, chunk by chunk as it arrives (after `first`, already read); an error
     event in the caller's format if it breaks (`on_error=None` cuts a binary stream instead).
@@ -79,30 +89,39 @@ async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd
 
 
 async def relay_translated(stream: UpstreamStream, translator: Translator, first: bytes = b"",
-                           on_end: OnEnd | None = None) -> AsyncGenerator[bytes, None]:
+                           on_end: OnEnd | None = None, tap: Tap | None = None,
+                           on_close: OnClose | None = None) -> AsyncGenerator[bytes, None]:
     """The upstream stream translated chunk by chunk: each upstream chunk's complete events are
-    sent as soon as it arrives (a partial event waits for the rest of its bytes)."""
+    sent as soon as it arrives (a partial event waits for the rest of its bytes). `tap` and
+    `on_close` as in `relay_chunks` ("partial" also when the translator ends with an error)."""
     events = 0
     started = time.perf_counter()
     failed = False
+    end: StreamEnd = "disconnected"
     try:
         chunk: bytes | None = first or await stream.next_chunk()
         while chunk is not None:
             events += chunk.count(b"data:")
+            if tap is not None:
+                tap.observe(chunk, time.monotonic_ns())
             out = translator.feed(chunk)
             if out:
                 yield out
             chunk = await stream.next_chunk()
         tail = translator.close()
+        end = "partial" if translator.failed else "completed"
         if tail:
             yield tail
     except UpstreamError as exc:
         failed = True
+        end = "partial"
         yield translator.error(exc.status, exc.message)
     finally:
         await stream.close()
         if on_end is not None:
             on_end(events, time.perf_counter() - started, failed)
+        if on_close is not None:
+            on_close(end)
 
 
 class _UpstreamErrorDetail(msgspec.Struct):

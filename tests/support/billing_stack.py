@@ -40,10 +40,12 @@ class BillingStack:
         token = self.http.post("/api/auth/login", json={"email": email, "password": password}).json()["token"]
         return {"Authorization": f"Bearer {token}", "x-account-id": r.json()["id"]}
 
-    def listing(self, seller: dict[str, str], model: str, ask_input: str, ask_output: str) -> str:
+    def listing(self, seller: dict[str, str], model: str, ask_input: str, ask_output: str,
+                api_format: str = "openai", path: str = "/v1") -> str:
+        """A listing on the fake seller (`path`: e.g. "/k/chunks=30/v1" to set fake knobs)."""
         pool = self.http.post("/v1/pool/keys", headers=seller, json={
-            "provider": "fake", "base_url": self.fake.url + "/v1", "api_key": "sk-upstream-bill",
-            "api_format": "openai", "name": "bill"})
+            "provider": "fake", "base_url": self.fake.url + path, "api_key": "sk-upstream-bill",
+            "api_format": api_format, "name": "bill"})
         assert pool.status_code == 201, pool.text
         r = self.http.post("/v1/market/listings", headers=seller, json={
             "pool_key_id": pool.json()["id"], "model": model, "ask_input": ask_input, "ask_output": ask_output})
