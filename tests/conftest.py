@@ -17,7 +17,6 @@ from control_plane.billing.tron import b58check_encode
 from tests.support import pg, redisdb
 from tests.support.procs import Server, granian
 
-
 TEST_DEPOSIT_ADDRESSES = tuple(b58check_encode(b"\x41" + bytes([i]) * 20) for i in (1, 2, 3))
 
 
