@@ -1,8 +1,9 @@
 """Composition root: builds every object from settings; starts and stops background tasks.
 
 Background tasks (created here only, cancelled on stop): the PostgreSQL change listener,
-the snapshot publisher loop, the console mail sender, the usage settlement consumer and the
-billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost).
+the snapshot publisher loop, the console mail sender, the usage settlement consumer, the
+billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost) and, with
+`DF_CHAIN_WATCHER=dev`, the chain watcher that confirms top-up deposits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import coredis
 from blacksheep import Application, Content, Request, Response
 
 from control_plane.auth.tokens import derive_jwt_key
+from control_plane.billing import chain
 from control_plane.billing.consumer import UsageConsumer
 from control_plane.billing.credit_state import CreditState
 from control_plane.crypto import SecretBox, data_key
@@ -122,6 +124,13 @@ def create_app(settings: Settings) -> Application:
             asyncio.create_task(consumer.run(), name="usage-settlement"),  # noqa: TID251
             asyncio.create_task(credit_state.run(), name="billing-state"),  # noqa: TID251
         ]
+        if settings.trc20_dev_addresses:
+            log.warning("DF_TRC20_ADDRESSES=dev: top-up addresses are derived and nobody holds their keys; "
+                        "development only, never take real deposits this way")
+        if settings.chain_watcher == "dev":
+            log.warning("DF_CHAIN_WATCHER=dev: every top-up counts as paid in full after 3 s (development only)")
+            runtime.tasks.append(asyncio.create_task(  # noqa: TID251
+                chain.run(pool, chain.DevChainWatcher(), credit_state.push), name="chain-watcher"))
 
     async def on_stop(_: Application) -> None:
         for task in runtime.tasks:

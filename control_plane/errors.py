@@ -8,7 +8,8 @@
     ├── Conflict (409)              a uniqueness or state conflict (email taken, key in use)
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
-    └── TooManyRequests (429)       per-IP limits on signup and login
+    ├── TooManyRequests (429)       per-IP limits on signup and login
+    └── Unavailable (503)           a resource is exhausted or not configured (deposit addresses)
 
 Bodies follow `wire.errors.openai_error_body`: {"error": {"message", "type", "code"}}.
 Messages say what was wrong and how to fix it; they never echo secrets.
@@ -68,6 +69,10 @@ class TooManyRequests(ControlPlaneError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class Unavailable(ControlPlaneError):
+    status = 503
 
 
 def error_response(status: int, message: str) -> Response:

@@ -8,7 +8,11 @@ Invariants, over the whole ledger (exit 0 when all hold, 1 with one line per vio
     buyer -cost, seller +payout, platform_fee +fee; every usage journal has its generation;
  5. cost = seller payout + platform fee, and it is reproducible from (tokens, asks, fees) with
     `wire.pricing.charge`;
- 6. each key's month-to-date spend equals the sum of its generations' costs in that month.
+ 6. each key's month-to-date spend equals the sum of its generations' costs in that month;
+ 7. every confirmed top-up payment has exactly one `topup` journal (its own payment id and account,
+    external -received, buyer +received) and every topup journal has its confirmed payment; no
+    payment was confirmed at or after its expiry;
+ 8. no two payment intents held one deposit address at the same time.
 Warnings (printed, not failures): buyer balances below zero (only the offline allowance can do it).
 """
 
@@ -59,6 +63,28 @@ CHECKS: dict[str, str] = {
             WHERE cost_micro_usd > 0 GROUP BY key_id, month) g
           ON g.key_id = s.key_id AND g.month = s.month
         WHERE coalesce(s.spent, 0) <> coalesce(g.total, 0) LIMIT 20""",
+    "every confirmed payment has one topup journal": """
+        SELECT 'payment ' || p.id::text FROM crypto_payments p LEFT JOIN ledger_journals j ON j.id = p.journal_id
+        WHERE (p.confirmed_at IS NOT NULL) <> (j.id IS NOT NULL)
+           OR p.confirmed_at >= p.expires_at
+           OR (j.id IS NOT NULL AND (j.kind <> 'topup' OR j.payment_id IS DISTINCT FROM p.id
+                                     OR j.account_id <> p.account_id))
+           OR (j.id IS NOT NULL AND (
+                (SELECT coalesce(sum(amount), 0) FROM ledger_postings WHERE journal_id = j.id AND book = 'buyer'
+                 AND account_id = p.account_id) <> p.received_usdt_micro
+             OR (SELECT count(*) FROM ledger_postings WHERE journal_id = j.id) <> 2
+             OR (SELECT coalesce(sum(amount), 0) FROM ledger_postings WHERE journal_id = j.id AND book = 'external')
+                    <> -p.received_usdt_micro))
+        UNION ALL
+        SELECT 'journal ' || j.id::text FROM ledger_journals j LEFT JOIN crypto_payments p ON p.journal_id = j.id
+        WHERE j.kind = 'topup' AND (p.id IS NULL OR p.id <> j.payment_id)
+        LIMIT 20""",
+    "deposit addresses held by one payment at a time": """
+        SELECT a.id::text || '/' || b.id::text FROM crypto_payments a JOIN crypto_payments b
+          ON b.address = a.address AND a.id < b.id
+         AND a.created_at < coalesce(b.confirmed_at, b.expires_at)
+         AND b.created_at < coalesce(a.confirmed_at, a.expires_at)
+        LIMIT 20""",
 }
 
 

@@ -20,6 +20,12 @@
 | DF_SNAPSHOT_RESYNC_S | 60 | periodic rebuild (heals lost notices, expiries) |
 | DF_VERIFY_TOKEN_TTL_S | 86400 | email verification token lifetime |
 | DF_PUBLIC_URL | http://127.0.0.1:8081 | base URL used in verification mails |
+| DF_TRC20_ADDRESSES | (unset = top-ups off) | TRON deposit address pool, comma-separated; `dev`: derived |
+|   |   | addresses nobody can spend (development only) |
+| DF_PAYMENT_TTL_S | 1800 | how long a top-up intent holds its address and can be confirmed |
+| DF_CHAIN_WATCHER | none | `none`: operators confirm (POST /api/admin/payments/{id}/confirm); |
+|   |   | `dev`: every open intent counts as paid in full after 3 s (development only) |
+| DF_EARNINGS_LOCK_S | 604800 | seller earnings younger than this are locked (reserve against disputes) |
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ import secrets
 from collections.abc import Mapping
 
 import msgspec
+
+from control_plane.billing.tron import AddressError, check_address
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/dragonfly"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -60,6 +68,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_per_ip_per_min: int = 20  # POST /api/auth/login per client IP per minute (0 = no limit)
     signup_per_ip_per_min: int = 10  # POST /api/auth/signup per client IP per minute (0 = no limit)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # whose X-Forwarded-For is believed
+    trc20_addresses: tuple[str, ...] = ()  # the deposit address pool (validated TRON addresses)
+    trc20_dev_addresses: bool = False  # DF_TRC20_ADDRESSES=dev: derive per-intent addresses (dev only)
+    payment_ttl_s: int = 1800
+    chain_watcher: str = "none"  # "none" | "dev"
+    earnings_lock_s: int = 7 * 86400
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -97,11 +110,36 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a flag; use 1 or 0")
 
 
+def _trc20(env: Mapping[str, str]) -> tuple[tuple[str, ...], bool]:
+    raw = env.get("DF_TRC20_ADDRESSES", "").strip()
+    if raw.lower() == "dev":
+        return (), True
+    out: list[str] = []
+    for item in (a.strip() for a in raw.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(check_address(item))
+        except AddressError as exc:
+            raise SettingsError(f"DF_TRC20_ADDRESSES: {exc}; list TRON addresses separated by commas") from None
+    if len(set(out)) != len(out):
+        raise SettingsError("DF_TRC20_ADDRESSES lists an address twice; list each deposit address once")
+    return tuple(out), False
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from the environment. Without DF_SECRET_KEY a random one is used (dev only:
     tokens and key hashes then change on every restart)."""
     env = os.environ if env is None else env
     secret = env.get("DF_SECRET_KEY", "").strip() or secrets.token_urlsafe(32)
+    pool, dev_addresses = _trc20(env)
     return Settings(
         database_url=env.get("DF_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         redis_url=env.get("DF_REDIS_URL", "").strip() or DEFAULT_REDIS_URL,
@@ -125,4 +163,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         signup_per_ip_per_min=_int(env, "DF_SIGNUP_PER_IP_PER_MIN", 10),
         trusted_proxies=tuple(c.strip() for c in env.get("DF_TRUSTED_PROXIES", "127.0.0.1/32,::1/128").split(",")
                               if c.strip()),
+        trc20_addresses=pool,
+        trc20_dev_addresses=dev_addresses,
+        payment_ttl_s=_int(env, "DF_PAYMENT_TTL_S", 1800, minimum=60),
+        chain_watcher=_choice(env, "DF_CHAIN_WATCHER", "none", ("none", "dev")),
+        earnings_lock_s=_int(env, "DF_EARNINGS_LOCK_S", 7 * 86400),
     )

@@ -69,6 +69,7 @@ def run_up() -> None:
         "DF_DATABASE_URL": database_url, "DF_REDIS_URL": redis_url,
         "DF_CONTROL_PLANE_URL": os.environ.get("DF_CONTROL_PLANE_URL") or control_url,
         "DF_ALLOW_PRIVATE_UPSTREAMS": os.environ.get("DF_ALLOW_PRIVATE_UPSTREAMS", "1"),
+        "DF_TRC20_ADDRESSES": os.environ.get("DF_TRC20_ADDRESSES", "dev"),  # demo top-ups; operators confirm
     }
     env.pop("DF_SNAPSHOT_FILE", None)
     print(f"migrating {_redact(database_url)}…", flush=True)

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from control_plane.billing.tron import b58check_encode
 from tests.support import pg, redisdb
 from tests.support.procs import Server, granian
+
+TEST_DEPOSIT_ADDRESSES = tuple(b58check_encode(b"\x41" + bytes([i]) * 20) for i in (1, 2, 3))
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +79,7 @@ def control_plane(
         "DF_SIGNUP_CREDIT_CENTS": "10",
         "DF_LOGIN_PER_IP_PER_MIN": "100000",  # the suite logs in often from one IP; test_ip_limits checks them
         "DF_SIGNUP_PER_IP_PER_MIN": "100000",
+        "DF_TRC20_ADDRESSES": ",".join(TEST_DEPOSIT_ADDRESSES),  # a pool of 3 (test_payments_api exhausts it)
     }
     with granian("control_plane.asgi:app", log_dir=tmp_path_factory.mktemp("control_plane"), env=env) as server:
         yield ControlPlane(server=server, admin_token=admin, secret_key=secret, database_url=database_url,

@@ -59,7 +59,7 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
                 }
             },
         }
-        for status in _ERRORS[route.access]:
+        for status in sorted({*_ERRORS[route.access], *route.errors}):
             op["responses"][str(status)] = {
                 "description": error_type(status),
                 "content": {"application/json": {"schema": by_type[ErrorBody]}},
@@ -87,7 +87,8 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
         "info": {
             "title": "Dragonfly control plane",
             "version": version,
-            "description": "Accounts, buyer keys, routing profiles, seller pool keys and listings.",
+            "description": "Accounts, buyer keys, routing profiles, billing and top-ups, seller pool keys, "
+            "listings and earnings.",
         },
         "paths": paths,
         "components": {

@@ -12,8 +12,10 @@ from control_plane.http import (
     admin_api,
     auth_api,
     billing_api,
+    earnings_api,
     keys_api,
     listings_api,
+    payments_api,
     pool_api,
     profiles_api,
 )
@@ -21,7 +23,9 @@ from control_plane.http.caller import Access
 from control_plane.http.context import Call
 from control_plane.schemas import accounts as a
 from control_plane.schemas import billing as b
+from control_plane.schemas import earnings as e
 from control_plane.schemas import keys as k
+from control_plane.schemas import payments as pay
 from control_plane.schemas import profiles as p
 from control_plane.schemas import seller as s
 from control_plane.schemas.envelopes import Deleted, ListOf
@@ -40,6 +44,7 @@ class Route:
     body: type | None = None
     response: object = None
     status: int = 200
+    errors: tuple[int, ...] = ()  # statuses beyond the access rule's usual ones (409, 503)
 
 
 def api_routes() -> list[Route]:
@@ -328,4 +333,25 @@ def api_routes() -> list[Route]:
           b.UsageReport),
         r("GET", "/api/usage/daily", billing_api.usage_daily, "buyer", "Usage per UTC day", "usage", None,
           b.UsageReport),
+        r("POST", "/v1/billing/crypto/create-payment", payments_api.create_payment, "buyer",
+          "Top up: a USDT (TRC-20) payment intent with its own deposit address and expiry", "billing",
+          pay.CreatePayment, pay.PaymentView, 201, (503,)),
+        r("GET", "/v1/billing/crypto/payments/{id}", payments_api.get_payment, "buyer",
+          "A payment intent of the caller: pending, confirmed or expired", "billing", None, pay.PaymentView),
+        r("POST", "/api/admin/payments/{id}/confirm", payments_api.confirm_payment, "admin",
+          "Confirm a deposit: credits what arrived, once per payment (a repeat answers the same result)",
+          "admin", pay.ConfirmPayment, pay.ConfirmedPayment, 200, (409,)),
+        r("GET", "/v1/market/earnings", earnings_api.earnings, "seller",
+          "Earnings: total, available, locked (reserve window), latest settlements", "earnings", None,
+          e.EarningsView),
+        r("GET", "/v1/market/earnings/summary", earnings_api.summary, "seller",
+          "Earnings per listing and model (?start=&end=)", "earnings", None, e.EarningsSummary),
+        r("GET", "/v1/market/earnings/timeseries", earnings_api.timeseries, "seller",
+          "Earnings per hour or UTC day (?start=&end=&granularity=hour|day)", "earnings", None,
+          e.EarningsTimeseries),
+        r("GET", "/v1/market/earnings/monthly", earnings_api.monthly, "seller",
+          "Earnings per calendar month (UTC)", "earnings", None, e.EarningsMonthly),
+        r("GET", "/v1/market/earnings/settlements", earnings_api.settlements, "seller",
+          "Settlement history: the ledger journals that moved earnings, newest first (?limit=&before=)",
+          "earnings", None, e.SettlementPage),
     ]

@@ -107,7 +107,7 @@ def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
     admin = "admin-" + secrets.token_hex(12)
     common = {"DF_SECRET_KEY": secrets.token_urlsafe(32), "DF_REDIS_URL": redis_url, "DF_REDIS_PREFIX": prefix}
     control_env = {**common, "DF_DATABASE_URL": database_url, "DF_ADMIN_TOKEN": admin,
-                   "DF_ALLOW_PRIVATE_UPSTREAMS": "1"}
+                   "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_TRC20_ADDRESSES": "dev"}
     penv = {**common, "DF_SNAPSHOT_POLL_S": "0.2", "DF_USAGE_SPOOL_DIR": str(logs / "spool"), **(proxy_env or {})}
     with granian("control_plane.asgi:app", log_dir=logs, env=control_env) as control, \
             granian("fake_provider.asgi:app", log_dir=logs, env={"DF_FAKE_API_KEY": "sk-upstream-bill"}) as fake, \

@@ -23,6 +23,15 @@ async def test_openapi_lists_every_route_with_its_schemas(http: httpx.AsyncClien
             "model_allowlist", "expires_at"} <= set(key_create)
     assert "key" in doc["components"]["schemas"]["KeyCreated"]["properties"]
     assert "key" not in doc["components"]["schemas"]["KeyView"]["properties"]
+    pay = doc["paths"]["/v1/billing/crypto/create-payment"]["post"]
+    assert {"201", "400", "403", "503"} <= set(pay["responses"])
+    assert {"payment_id", "amount_usdt", "address", "network", "expires_at"} <= set(
+        doc["components"]["schemas"]["PaymentView"]["properties"])
+    assert "409" in doc["paths"]["/api/admin/payments/{id}/confirm"]["post"]["responses"]
+    assert {"total_micro_usd", "available_micro_usd", "locked_micro_usd"} <= set(
+        doc["components"]["schemas"]["EarningsView"]["properties"])
+    for sub in ("", "/summary", "/timeseries", "/monthly", "/settlements"):
+        assert "get" in doc["paths"]["/v1/market/earnings" + sub]
 
 
 async def test_every_response_has_a_request_id(http: httpx.AsyncClient, buyer: Account) -> None:

@@ -21,3 +21,20 @@ def test_values_and_refusals() -> None:
                       ({"DF_DB_CONNECT_TIMEOUT_S": "0"}, "positive"), ({"DF_SIGNUP_CREDIT_CENTS": "-1"}, "at least")]:
         with pytest.raises(SettingsError, match=word):
             load_settings(env)
+
+
+def test_top_up_and_earnings_settings() -> None:
+    s = load_settings({"DF_SECRET_KEY": "x"})
+    assert (s.trc20_addresses, s.trc20_dev_addresses, s.payment_ttl_s, s.chain_watcher, s.earnings_lock_s) == (
+        (), False, 1800, "none", 604800)
+    usdt = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+    s = load_settings({"DF_TRC20_ADDRESSES": f" {usdt} ,", "DF_PAYMENT_TTL_S": "600", "DF_CHAIN_WATCHER": "dev",
+                       "DF_EARNINGS_LOCK_S": "0"})
+    assert (s.trc20_addresses, s.payment_ttl_s, s.chain_watcher, s.earnings_lock_s) == ((usdt,), 600, "dev", 0)
+    assert load_settings({"DF_TRC20_ADDRESSES": "dev"}).trc20_dev_addresses
+    for env, word in [({"DF_TRC20_ADDRESSES": usdt[:-1] + "u"}, "checksum"),
+                      ({"DF_TRC20_ADDRESSES": "0x1234"}, "TRON address"),
+                      ({"DF_TRC20_ADDRESSES": f"{usdt},{usdt}"}, "twice"),
+                      ({"DF_PAYMENT_TTL_S": "5"}, "at least"), ({"DF_CHAIN_WATCHER": "trongrid"}, "one of")]:
+        with pytest.raises(SettingsError, match=word):
+            load_settings(env)
