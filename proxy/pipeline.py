@@ -200,7 +200,8 @@ class ChatPipeline:
         """Reserve the request's maximum cost (402 if unaffordable); None when billing is off."""
         if self._billing is None:
             return None
-        bounds = json_bounds(view, body_len, index.models[view.model].context_length)
+        model = index.models[view.model]
+        bounds = json_bounds(view, body_len, model.context_length, model.owned_by)
         if bounds is None:
             return None
         tried = plan.candidates[: plan.policy.max_attempts]

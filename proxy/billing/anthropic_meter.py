@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import msgspec
 
-from proxy.billing.meter import Metered, Usage, UsageDetails, bill, estimate_tokens
+from proxy.billing.meter import Estimate, Metered, Usage, UsageDetails, bill
+from proxy.billing.tokenizer import count_tokens
 from proxy.translate import usage as shapes
 
 _DELTAS = (b'"text_delta"', b'"input_json_delta"', b'"thinking_delta"')
@@ -78,7 +79,8 @@ def normalised_usage(usage: shapes.Usage) -> Usage | None:
                  prompt_tokens_details=UsageDetails(cached_tokens=usage.cached_tokens))
 
 
-def meter_anthropic_json(body: bytes, prompt_estimate: int, prompt_bound: int, cap: int) -> Metered:
+def meter_anthropic_json(body: bytes, prompt_estimate: Estimate, prompt_bound: int, cap: int,
+                         family: str = "") -> Metered:
     try:
         doc = _body.decode(body)
     except msgspec.MsgspecError:
@@ -87,8 +89,8 @@ def meter_anthropic_json(body: bytes, prompt_estimate: int, prompt_bound: int, c
         fields: dict[str, int] = {}
         _merge(fields, doc.usage)
         return bill(anthropic_usage(fields), prompt_estimate, None, prompt_bound, cap)
-    chars = sum(len(b.text or b.thinking or "") for b in doc.content)
-    return bill(None, prompt_estimate, estimate_tokens(chars), prompt_bound, cap)
+    texts = [b.text or b.thinking or "" for b in doc.content]
+    return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
 
 
 class AnthropicTap:

@@ -19,8 +19,11 @@ Rules, stated once (README "Billing"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
+from proxy.billing.tokenizer import count_tokens
 from proxy.validation import ChatRequest
 
 DEFAULT_COMPLETION_CAP = 32_768
@@ -80,24 +83,16 @@ def completion_cap(chat: ChatRequest, context_length: int) -> int:
     return chat.max_completion_tokens or chat.max_tokens or context_length or DEFAULT_COMPLETION_CAP
 
 
-def prompt_chars(chat: ChatRequest) -> int:
-    total = 0
-    for m in chat.messages:
-        if isinstance(m.content, str):
-            total += len(m.content)
-        elif m.content is not None:
-            total += sum(len(p.text) for p in m.content if p.text is not None)
-    return total
+Estimate = int | Callable[[], int]  # our prompt count, or how to compute it when it is needed
 
 
-def estimate_tokens(chars: int) -> int:
-    return -(-chars // 4)
-
-
-def bill(reported: Usage | None, prompt_estimate: int, counted: int | None, prompt_bound: int, cap: int) -> Metered:
-    """Billed tokens from what the seller reported and what we counted (`counted`: streamed events)."""
+def bill(reported: Usage | None, prompt_estimate: Estimate, counted: int | None, prompt_bound: int,
+         cap: int) -> Metered:
+    """Billed tokens from what the seller reported and what we counted (`counted`: streamed events).
+    `prompt_estimate` is only evaluated when the seller reported nothing."""
     if reported is None:
-        return Metered(prompt_tokens=min(prompt_estimate, prompt_bound), completion_tokens=min(counted or 0, cap),
+        estimate = prompt_estimate() if callable(prompt_estimate) else prompt_estimate
+        return Metered(prompt_tokens=min(estimate, prompt_bound), completion_tokens=min(counted or 0, cap),
                        estimated=True)
     completion = min(reported.completion_tokens, cap)
     mismatch = counted is not None and completion > counted * 105 // 100 + 2
@@ -109,15 +104,15 @@ def bill(reported: Usage | None, prompt_estimate: int, counted: int | None, prom
                    mismatch=mismatch)
 
 
-def meter_json(body: bytes, prompt_estimate: int, prompt_bound: int, cap: int) -> Metered:
+def meter_json(body: bytes, prompt_estimate: Estimate, prompt_bound: int, cap: int, family: str = "") -> Metered:
     try:
         doc = _completion.decode(body)
     except msgspec.MsgspecError:
         return bill(None, prompt_estimate, 0, prompt_bound, cap)
     if doc.usage is not None:
         return bill(doc.usage, prompt_estimate, None, prompt_bound, cap)
-    chars = sum(len(c.message.content or "") for c in doc.choices if c.message is not None)
-    return bill(None, prompt_estimate, estimate_tokens(chars), prompt_bound, cap)
+    texts = [c.message.content or "" for c in doc.choices if c.message is not None]
+    return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
 
 
 class StreamTap:

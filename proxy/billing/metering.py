@@ -92,9 +92,9 @@ class Meter:
         self._done = True
         adm, b = self._adm, self._bounds
         if upstream_format == "anthropic":
-            metered = meter_anthropic_json(body, b.prompt_estimate, adm.prompt_bound, adm.cap)
+            metered = meter_anthropic_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family)
         else:
-            metered = meter_json(body, b.prompt_estimate, adm.prompt_bound, adm.cap)
+            metered = meter_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family)
         self._billing.finish(adm, "completed", metered, time.monotonic_ns())
 
     def end_transcription(self, body: bytes, probe: AudioProbe) -> None:
@@ -114,5 +114,5 @@ class Meter:
             usage = tap.usage
             if self._usage_of is not None:
                 usage = self._usage_of() if end == "completed" else None
-            metered = bill(usage, self._bounds.prompt_estimate, tap.events, adm.prompt_bound, adm.cap)
+            metered = bill(usage, self._bounds.estimate, tap.events, adm.prompt_bound, adm.cap)
         self._billing.finish(adm, end, metered, tap.first_chunk_ns)

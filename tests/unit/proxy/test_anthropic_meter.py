@@ -3,6 +3,8 @@ translators' normalised usage, so a request costs the same whichever way it went
 
 from __future__ import annotations
 
+import bpe_openai
+
 from proxy.billing.anthropic_meter import AnthropicTap, meter_anthropic_json, normalised_usage
 from proxy.translate.stream_to_openai import ToOpenAIStream
 
@@ -40,5 +42,14 @@ def test_json_usage_and_estimate() -> None:
     body = b'{"content":[{"type":"text","text":"abcdefgh"}],"usage":{"input_tokens":10,"output_tokens":7}}'
     m = meter_anthropic_json(body, prompt_estimate=3, prompt_bound=500, cap=5)
     assert (m.prompt_tokens, m.completion_tokens, m.estimated) == (10, 5, False)
-    m = meter_anthropic_json(b'{"content":[{"type":"text","text":"abcdefgh"}]}', 3, 500, 100)
-    assert (m.prompt_tokens, m.completion_tokens, m.estimated) == (3, 2, True)
+    asked: list[int] = []
+
+    def estimate() -> int:
+        asked.append(1)
+        return 3
+
+    m = meter_anthropic_json(body, estimate, 500, 5)
+    assert not asked  # reported usage: our prompt count is never computed
+    m = meter_anthropic_json(b'{"content":[{"type":"text","text":"The answer is forty-two."}]}', estimate, 500, 100)
+    expected = len(bpe_openai.get_encoding("cl100k_base").encode_ordinary("The answer is forty-two."))
+    assert (m.prompt_tokens, m.completion_tokens, m.estimated) == (3, expected, True) and asked
