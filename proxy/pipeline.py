@@ -154,7 +154,8 @@ class ChatPipeline:
         adm = None
         if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here
             adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans)
-            await adm.admit()
+            if adm.limited:  # unlimited accounts skip the buckets (seller caps still apply, per attempt)
+                await adm.admit()
             limits.append(adm)
         route_headers = parse_route_headers(headers)
         if endpoint.parse is None:
@@ -163,7 +164,7 @@ class ChatPipeline:
         view = endpoint.parse(body)
         plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
         out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
-        if adm is not None:
+        if adm is not None and adm.limited:
             await adm.reserve(len(body), requested_output(view), self._settings.limits_default_max_tokens)
             out_extra += adm.headers()
 
@@ -180,8 +181,8 @@ class ChatPipeline:
         try:
             if streams(endpoint, view):
                 reply = await self._stream(plan, exchange_for, rid, out_extra, adm, meter, add_usage)
-                if adm is not None and reply.stream is not None:
-                    reply.stream = adm.metered(reply.stream)
+                if adm is not None and reply.stream is not None and (adm.needs_usage or adm.hold is not True):
+                    reply.stream = adm.metered(reply.stream)  # settles tokens / frees the seller slot at the end
                 return reply
             reply = await self._json(plan, exchange_for, rid, out_extra, adm, meter)
         except UpstreamError as exc:
@@ -192,7 +193,7 @@ class ChatPipeline:
             if meter is not None:
                 meter.end_failed()  # no answer reached the buyer (a no-op once the relay has metered)
         if adm is not None:
-            adm.finish(usage_total(reply.body))
+            adm.finish(usage_total(reply.body) if adm.needs_usage else None)
         return reply
 
     async def _reserve(self, index: RoutingIndex, entry: KeyEntry, view: View, plan: Plan, body_len: int,
@@ -214,9 +215,10 @@ class ChatPipeline:
     @staticmethod
     async def _take(adm: Admission | None, listing: ListingEntry) -> Slots | bool:
         """A place under the listing's seller caps, or ListingBusy (the attempt moves on)."""
-        if adm is None:
+        entry = listing.listing
+        if adm is None or (entry.rpm_limit is None and entry.concurrency_limit is None):
             return True
-        hold = await adm.take_listing(listing.listing)
+        hold = await adm.take_listing(entry)
         if hold is False:
             raise ListingBusy(f"Listing {listing.id} is at its seller's capacity.")
         return hold

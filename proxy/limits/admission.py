@@ -34,7 +34,8 @@ def guard_ip(guard: IpGuard | None, ip: str, now: float) -> None:
 
 
 class Admission:
-    __slots__ = ("limiter", "account_id", "rpm", "tpm", "rpm_lease", "tpm_lease", "tpm_view", "reserved", "hold")
+    __slots__ = ("limiter", "account_id", "rpm", "tpm", "rpm_lease", "tpm_lease", "tpm_view", "reserved", "hold",
+                 "limited")
 
     def __init__(self, limiter: Limiter, account: Account, plans: dict[str, Plan]) -> None:
         self.limiter = limiter
@@ -45,6 +46,7 @@ class Admission:
         self.tpm_view: L.Lease | None = None  # the token bucket, for headers
         self.reserved = 0.0
         self.hold: S.Slots | bool = True
+        self.limited = self.rpm is not None or self.tpm is not None  # False: nothing to count or settle
 
     async def admit(self) -> None:
         self.rpm_lease = await self.limiter.admit_request(self.account_id, self.rpm)
@@ -67,14 +69,21 @@ class Admission:
         self.limiter.release_listing(hold)
 
     def headers(self) -> list[Header]:
-        return self.limiter.headers(self.rpm_lease, self.tpm_view)
+        return self.limiter.headers(self.rpm_lease, self.tpm_view) if self.limited else []
+
+    @property
+    def needs_usage(self) -> bool:
+        """Whether `finish` uses the real usage (a token reservation is outstanding)."""
+        return self.tpm_lease is not None
 
     def finish(self, used_tokens: int | None) -> None:
         """Settle the token reservation with real usage (None: it stands) and free the listing slot."""
-        self.limiter.settle_tokens(self.tpm_lease, self.reserved, used_tokens)
-        self.tpm_lease = None
-        self.limiter.release_listing(self.hold)
-        self.hold = True
+        if self.tpm_lease is not None:
+            self.limiter.settle_tokens(self.tpm_lease, self.reserved, used_tokens)
+            self.tpm_lease = None
+        if self.hold is not True:
+            self.limiter.release_listing(self.hold)
+            self.hold = True
 
     async def metered(self, chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
         """The relayed stream, unchanged; its last `usage` settles the reservation at the end."""
