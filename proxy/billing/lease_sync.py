@@ -15,7 +15,6 @@ retried every 0.5 s while Redis is away.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -24,6 +23,7 @@ import coredis
 
 from proxy.billing.lease_script import LUA
 from proxy.billing.leases import CreditBook
+from proxy.redis_script import ScriptClient
 from wire.billing import ready_key
 
 log = logging.getLogger("dragonfly.proxy.billing")
@@ -34,7 +34,6 @@ _RETRY_S = 0.5
 
 class LeaseSync:
     def __init__(self, url: str, prefix: str, book: CreditBook, interval_s: float, timeout_s: float) -> None:
-        self._url = url
         self._prefix = prefix
         self._book = book
         self._interval = interval_s
@@ -42,24 +41,7 @@ class LeaseSync:
         self.worker = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.rounds = 0
         self.failures = 0
-        self._redis: coredis.Redis[bytes] | None = None
-        self._script: coredis.commands.Script[bytes] | None = None
-        self._stack = contextlib.AsyncExitStack()
-
-    async def _client(self) -> coredis.commands.Script[bytes]:
-        if self._redis is None or self._script is None:
-            client: coredis.Redis[bytes] = coredis.Redis.from_url(
-                self._url, decode_responses=False, connect_timeout=self._timeout, stream_timeout=self._timeout)
-            self._redis = await self._stack.enter_async_context(client)
-            self._script = self._redis.register_script(LUA)
-        return self._script
-
-    async def _reset(self) -> None:
-        self._redis = None
-        self._script = None
-        with contextlib.suppress(Exception):
-            await self._stack.aclose()
-        self._stack = contextlib.AsyncExitStack()
+        self._redis = ScriptClient(url, timeout_s, LUA)
 
     async def sync_once(self, heartbeat: bool = True) -> bool:
         """One round; True if Redis was called. Raises on Redis failures (after telling the book)."""
@@ -74,7 +56,7 @@ class LeaseSync:
             args += [op.lease.limit, op.report, op.seq, op.floor, op.want]
         try:
             async with asyncio.timeout(self._timeout):
-                script = await self._client()
+                script = await self._redis.script()
                 raw: list[int] = await script(keys=keys, args=args)
         except BaseException:
             book.fail(ops)
@@ -97,8 +79,8 @@ class LeaseSync:
                     if self.failures == 1 or self.failures % 100 == 0:
                         log.warning("credit lease round failed (%s: %s); offline allowance meanwhile",
                                     type(exc).__name__, exc)
-                    await self._reset()
+                    await self._redis.reset()
                 else:
                     self.failures = 0
         finally:
-            await self._reset()
+            await self._redis.reset()

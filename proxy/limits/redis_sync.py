@@ -18,7 +18,6 @@ A slow Redis costs requests nothing: they are answered from local state meanwhil
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -28,6 +27,7 @@ import coredis
 from proxy.limits.breaker import Breaker
 from proxy.limits.limiter import Limiter
 from proxy.limits.script import LUA
+from proxy.redis_script import ScriptClient
 
 log = logging.getLogger("dragonfly.proxy.limits")
 _HEARTBEAT_S = 1.0  # a round at least this often, even with nothing to sync
@@ -36,7 +36,6 @@ _HEARTBEAT_TTL_MS = 5000  # a worker silent this long no longer counts as a repl
 
 class RedisLimitSync:
     def __init__(self, url: str, prefix: str, limiter: Limiter, interval_s: float, timeout_s: float) -> None:
-        self._url = url
         self._tag = f"{prefix}{{rl}}:"  # one hash tag: every key of the script in one cluster slot
         self._limiter = limiter
         self._interval = interval_s
@@ -45,24 +44,7 @@ class RedisLimitSync:
         self.breaker = Breaker()
         self.rounds = 0
         self.failures = 0
-        self._redis: coredis.Redis[bytes] | None = None
-        self._script: coredis.commands.Script[bytes] | None = None
-        self._stack = contextlib.AsyncExitStack()
-
-    async def _client(self) -> coredis.commands.Script[bytes]:
-        if self._redis is None or self._script is None:
-            client: coredis.Redis[bytes] = coredis.Redis.from_url(
-                self._url, decode_responses=False, connect_timeout=self._timeout, stream_timeout=self._timeout)
-            self._redis = await self._stack.enter_async_context(client)
-            self._script = self._redis.register_script(LUA)
-        return self._script
-
-    async def _reset(self) -> None:
-        self._redis = None
-        self._script = None
-        with contextlib.suppress(Exception):
-            await self._stack.aclose()
-        self._stack = contextlib.AsyncExitStack()
+        self._redis = ScriptClient(url, timeout_s, LUA)
 
     async def sync_once(self, heartbeat: bool = True) -> bool:
         """One round: heartbeat + the keys that need it (none and no heartbeat due: no call).
@@ -76,7 +58,7 @@ class RedisLimitSync:
         for op in ops:
             args += [op.kind, op.capacity, op.rate, op.want, op.give]
         async with asyncio.timeout(self._timeout):
-            script = await self._client()
+            script = await self._redis.script()
             raw: list[bytes] = await script(keys=keys, args=args)
         values = [float(v) for v in raw]
         self.breaker.success()
@@ -102,11 +84,11 @@ class RedisLimitSync:
                 except (coredis.exceptions.RedisError, OSError, TimeoutError) as exc:
                     self.failures += 1
                     self.breaker.failure(time.monotonic())
-                    await self._reset()
+                    await self._redis.reset()
                     if self.breaker.is_open and not self._limiter.degraded:
                         log.warning("redis unreachable for rate limits (%r): local limits at limit / %d",
                                     exc, self._limiter.replicas)
                         self._limiter.set_degraded(True)
                     self._limiter.round_done()
         finally:
-            await self._reset()
+            await self._redis.reset()
