@@ -82,7 +82,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory, fake: Server) -> Iterator[Pai
     env = {**PROXY_ENV, "DF_SNAPSHOT_FILE": str(market.path), "DF_REDIS_URL": redis.url,
            "DF_REDIS_PREFIX": "lt:", "DF_LIMITS_WINDOW_S": str(WINDOW), "DF_LIMITS_BURST_S": str(BURST),
            "DF_UNAUTH_IP_PER_MIN": "5",
-           "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "5"}
+           "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "5",
+           "DF_LIMITS_WAIT_MS": "1000"}  # a loaded CI machine may take longer than 250 ms for a sync round
     try:
         with granian("proxy.asgi:app", log_dir=tmp, env=env, ready_path="/readyz") as a, \
                 granian("proxy.asgi:app", log_dir=tmp, env=env, ready_path="/readyz") as b:
