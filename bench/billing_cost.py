@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import statistics
 import sys
 from pathlib import Path
 
@@ -28,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.config_rounds import print_ratios, run_rounds  # noqa: E402
 from bench.nginx import ensure_tools  # noqa: E402
 from bench.procs import LOAD_CPU  # noqa: E402
-from bench.stack import DRAGONFLY, Stack  # noqa: E402
-from bench.wrk import run_wrk  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 from wire.billing import account_key, ready_key  # noqa: E402
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -71,30 +70,15 @@ def main(argv: list[str]) -> None:
     os.environ["DF_REDIS_PREFIX"] = prefix
     os.environ["DF_USAGE_SPOOL_DIR"] = f"/tmp/{prefix[:-1]}-spool"
     stack = Stack()
-    results: dict[str, list[float]] = {name: [] for name in configs}
     try:
         stack.start()
         snap = orjson.loads((stack.tmp / "snapshot.json").read_bytes())
         asyncio.run(_credit(prefix, [a["id"] for a in snap["accounts"]]))
-        for _ in range(args.rounds):
-            for name, env in configs.items():
-                os.environ.update(env)
-                stack.start_dragonfly()
-                load = stack.load(DRAGONFLY, "json")
-                run_wrk(load, 64, 1)  # warm-up
-                summary = run_wrk(load, 64, args.seconds)
-                if summary.errors:
-                    raise SystemExit(f"{name}: {summary.errors} errors")
-                results[name].append(summary.rps)
-                print(f"{name}: {summary.rps:,.0f} req/s", flush=True)
+        results = run_rounds(stack, configs, args.rounds, args.seconds)
     finally:
         stack.stop()
         asyncio.run(_clean(prefix))
-    base = statistics.median(results["billing off"])
-    print("\n| config | JSON req/s, c=64 (median) | vs off |\n|---|---|---|")
-    for name, values in results.items():
-        med = statistics.median(values)
-        print(f"| {name} | {med:,.0f} | {med / base:.2f} |")
+    print_ratios(results, "billing off")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import statistics
 import sys
 from pathlib import Path
 
@@ -22,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.config_rounds import print_ratios, run_rounds  # noqa: E402
 from bench.nginx import ensure_tools  # noqa: E402
 from bench.procs import LOAD_CPU  # noqa: E402
-from bench.stack import DRAGONFLY, Stack  # noqa: E402
-from bench.wrk import run_wrk  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 CONFIGS = {
     "limits off": {"DF_LIMITS": "0", "DF_REDIS_URL": ""},
@@ -43,7 +42,6 @@ def main(argv: list[str]) -> None:
     os.sched_setaffinity(0, {LOAD_CPU})
     os.environ["DF_REDIS_PREFIX"] = f"dfbench-{secrets.token_hex(4)}:"
     stack = Stack()
-    results: dict[str, list[float]] = {name: [] for name in CONFIGS}
     try:
         stack.start()
         path = stack.tmp / "snapshot.json"
@@ -51,24 +49,10 @@ def main(argv: list[str]) -> None:
         for account in snap["accounts"]:  # limited, but never reached: the admission path runs in full
             account.update(plan="pro", rpm_limit=1_000_000_000, tpm_limit=1_000_000_000_000)
         path.write_bytes(orjson.dumps(snap))
-        for _ in range(args.rounds):
-            for name, env in CONFIGS.items():
-                os.environ.update(env)
-                stack.start_dragonfly()
-                load = stack.load(DRAGONFLY, "json")
-                run_wrk(load, 64, 1)  # warm-up
-                summary = run_wrk(load, 64, args.seconds)
-                if summary.errors:
-                    raise SystemExit(f"{name}: {summary.errors} errors")
-                results[name].append(summary.rps)
-                print(f"{name}: {summary.rps:,.0f} req/s", flush=True)
+        results = run_rounds(stack, CONFIGS, args.rounds, args.seconds)
     finally:
         stack.stop()
-    base = statistics.median(results["limits off"])
-    print("\n| config | JSON req/s, c=64 (median) | vs off |\n|---|---|---|")
-    for name, values in results.items():
-        med = statistics.median(values)
-        print(f"| {name} | {med:,.0f} | {med / base:.2f} |")
+    print_ratios(results, "limits off")
 
 
 if __name__ == "__main__":
