@@ -11,7 +11,8 @@ Rules (README "Billing"):
 - Our count (`counted_tokens`): the tokens (`proxy.billing.tokenizer`, cl100k_base) of the
   streamed text — per choice, `delta.content`, `delta.reasoning_content` / `delta.reasoning`,
   `delta.refusal`, and each tool call's `function.name` and `function.arguments` — tokenized
-  once, at the end (text beyond 1 MiB is counted as it comes, so memory stays bounded).
+  once, at the end (past 256 Ki characters the text so far is counted and dropped, so memory
+  stays bounded).
 - Cutting: when the proxy added `stream_options.include_usage` itself (`strip_usage`), the
   usage-only event (usage and no choices) is left out of what the buyer receives, however it is
   formatted; an event with usage *and* choices is relayed unchanged. Every other byte is relayed
@@ -30,7 +31,7 @@ from proxy.billing.meter import Usage
 from proxy.billing.tokenizer import count_tokens
 from proxy.sse import Block, SseParser
 
-TEXT_FLUSH_CHARS = 1 << 20  # collected text beyond this is tokenized at once and dropped
+TEXT_FLUSH_CHARS = 256 * 1024  # collected text beyond this is tokenized at once and dropped
 
 
 class _Function(msgspec.Struct):

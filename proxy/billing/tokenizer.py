@@ -47,7 +47,24 @@ def encoding_for(family: str) -> str:
     return ENCODING_BY_FAMILY.get(family, DEFAULT_ENCODING)
 
 
+SLICE_CHARS = 40_000  # bpe-openai refuses texts of 1,000,000 characters or 200,000 tokens (<= 4 a character)
+
+
 def count_tokens(texts: Iterable[str], family: str = "") -> int:
-    """Tokens in `texts` under the family's encoding."""
+    """Tokens in `texts` under the family's encoding (a text longer than `SLICE_CHARS` is counted
+    in slices of at most that many characters, cut before a space where there is one)."""
     encoding = _encoding(encoding_for(family))
-    return sum(len(encoding.encode_ordinary(text)) for text in texts if text)
+    total = 0
+    for text in texts:
+        if len(text) <= SLICE_CHARS:
+            total += len(encoding.encode_ordinary(text)) if text else 0
+            continue
+        at = 0
+        while at < len(text):
+            end = at + SLICE_CHARS
+            if end < len(text):
+                space = text.rfind(" ", at + SLICE_CHARS // 2, end)
+                end = space if space > 0 else end
+            total += len(encoding.encode_ordinary(text[at:end]))
+            at = end
+    return total
