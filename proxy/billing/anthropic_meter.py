@@ -11,7 +11,7 @@ kind is its JSON `type` (else its `event:` line). `message_start` carries the in
 `message_delta` has been read. Our own count (for the estimate and the mismatch check) is the
 tokens of the streamed text: `text_delta` text, `thinking_delta` thinking, `input_json_delta`
 partial JSON and each `tool_use` block's name, per content block, tokenized once at the end.
-The tap never changes the bytes it relays.
+`message_stop` marks the answer whole (`finished`). The tap never changes the bytes it relays.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def meter_anthropic_json(body: bytes, prompt_estimate: Estimate, prompt_bound: i
 class AnthropicTap:
     """Watches relayed Anthropic SSE bytes without changing them (see the module rules)."""
 
-    __slots__ = ("_sse", "_fields", "_final", "_text", "events", "first_chunk_ns")
+    __slots__ = ("_sse", "_fields", "_final", "_text", "events", "first_chunk_ns", "finished")
 
     def __init__(self) -> None:
         self._sse = SseParser()
@@ -118,6 +118,7 @@ class AnthropicTap:
         self._text = TextCounter()
         self.events = 0  # events that carried completion text
         self.first_chunk_ns = 0
+        self.finished = False  # `message_stop` has been read (the answer is whole)
 
     @property
     def usage(self) -> Usage | None:
@@ -157,6 +158,8 @@ class AnthropicTap:
             elif kind == "message_delta" and event.usage is not None:
                 _merge(self._fields, event.usage)
                 self._final = True
+            elif kind == "message_stop":
+                self.finished = True
 
     def _delta(self, index: int, delta: _Delta | None) -> None:
         if delta is None:

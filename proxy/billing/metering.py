@@ -1,6 +1,9 @@
 """One admitted request's metering: turns how its response ended into exactly one usage event.
 
 Who pays (README "Billing"): completed -> prompt + completion (reported, capped, else counted);
+a stream counts as completed once the upstream's last event (`[DONE]`, Anthropic `message_stop`)
+has been read, even if the buyer closes before the upstream's body ends (the openai SDK closes
+the connection right after `[DONE]`);
 upstream broke mid-stream ("partial") -> only the completion units delivered, no prompt (the
 seller's fault; nothing if nothing was delivered); the buyer left ("disconnected") -> prompt +
 the tokens generated until the upstream was cancelled; no answer ("failed") -> nothing.
@@ -36,10 +39,11 @@ from wire.snapshot import ApiFormat, FeeProfile, Listing
 class FirstByteTap:
     """A binary stream (audio): notes when the first chunk went out, changes nothing."""
 
-    __slots__ = ("events", "first_chunk_ns", "usage")
+    __slots__ = ("events", "finished", "first_chunk_ns", "usage")
 
     def __init__(self) -> None:
         self.events = 0
+        self.finished = False
         self.first_chunk_ns = 0
         self.usage: Usage | None = None
 
@@ -115,6 +119,8 @@ class Meter:
     def end_stream(self, end: StreamEnd) -> None:
         tap, adm = self._tap, self._adm
         assert tap is not None
+        if end == "disconnected" and tap.finished:
+            end = "completed"  # the answer was whole: the buyer closed after the last event (the SDKs do)
         if self._bounds.unit == "character":
             delivered = end != "partial" and tap.first_chunk_ns != 0
             metered = Metered(prompt_tokens=adm.prompt_bound if delivered else 0, completion_tokens=0)

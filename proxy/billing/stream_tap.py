@@ -18,6 +18,7 @@ Rules (README "Billing"):
   formatted; an event with usage *and* choices is relayed unchanged. Every other byte is relayed
   unchanged, each event as soon as its closing blank line has been read (the bytes of an
   unfinished event wait for the rest of it).
+- `finished` once the upstream's `[DONE]` has been read (the answer is whole).
 - An event longer than `proxy.sse.MAX_BLOCK_BYTES` is relayed as it arrives and not read
   (`oversized` counts them); a `data` that is not JSON (`[DONE]`) or not a chunk is relayed
   and not read.
@@ -108,7 +109,7 @@ class TextCounter:
 class StreamTap:
     """Watches a relayed OpenAI-format SSE stream (see the module rules)."""
 
-    __slots__ = ("_strip", "_sse", "_text", "events", "usage", "first_chunk_ns", "unread")
+    __slots__ = ("_strip", "_sse", "_text", "events", "usage", "first_chunk_ns", "unread", "finished")
 
     def __init__(self, strip_usage: bool) -> None:
         self._strip = strip_usage
@@ -118,6 +119,7 @@ class StreamTap:
         self.usage: Usage | None = None
         self.first_chunk_ns = 0
         self.unread = 0  # events with data that is not a chunk we could read (besides [DONE])
+        self.finished = False  # the upstream's `[DONE]` has been read
 
     @property
     def oversized(self) -> int:
@@ -147,7 +149,10 @@ class StreamTap:
         try:
             chunk = _chunk.decode(data)
         except msgspec.MsgspecError:
-            return data.strip() != b"[DONE]" and self._read_usage(data)
+            if data.strip() == b"[DONE]":
+                self.finished = True
+                return False
+            return self._read_usage(data)
         if chunk.usage is not None:
             self.usage = chunk.usage
         choices = chunk.choices

@@ -19,7 +19,7 @@ _ENC = bpe_openai.get_encoding("cl100k_base")
 def test_usage_event_is_read_and_cut_when_not_asked() -> None:
     tap = StreamTap(strip_usage=True)
     out = [tap.observe(c, 1) for c in (ROLE, TOK + TOK, USAGE + DONE)]
-    assert out == [ROLE, TOK + TOK, DONE]
+    assert out == [ROLE, TOK + TOK, DONE] and tap.finished
     assert tap.events == 2 and tap.usage is not None and tap.usage.completion_tokens == 2
     assert tap.counted_tokens() == len(_ENC.encode_ordinary(" tok tok"))
 
