@@ -45,9 +45,24 @@ class Block:
         self.retry: int | None = None
 
 
+def _value(raw: bytes, start: int, end: int) -> bytes:
+    """A field's value: raw[start:end] without one leading space."""
+    return raw[start + 1:end] if raw[start:start + 1] == b" " else raw[start:end]
+
+
 def parse_block(raw: bytes) -> Block:
     """The fields of one whole block (its bytes include the closing blank line)."""
     block = Block(raw)
+    if raw[-2:] == b"\n\n" and b"\r" not in raw:  # the common shapes: `data: x` or `event: e` + `data: x`
+        first = raw.find(b"\n")
+        if first == len(raw) - 2 and raw[:5] == b"data:":
+            block.data = _value(raw, 5, first)
+            return block
+        if (raw[:6] == b"event:" and raw[first + 1:first + 6] == b"data:"
+                and raw.find(b"\n", first + 1) == len(raw) - 2):
+            block.event = _value(raw, 6, first).decode("utf-8", "replace")
+            block.data = _value(raw, first + 6, len(raw) - 2)
+            return block
     data: list[bytes] | None = None
     for line in raw.splitlines():  # bytes.splitlines breaks at LF, CR and CRLF only
         if not line or line[0] == 58:  # blank, or a ":" comment

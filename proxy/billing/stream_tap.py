@@ -181,6 +181,14 @@ class StreamTap:
         if delta.content:
             text.add(index, delta.content)
             found = True
+        if delta.reasoning_content or delta.reasoning or delta.refusal or delta.tool_calls:
+            found = self._other(index, delta) or found
+        if found:
+            self.events += 1
+
+    def _other(self, index: int, delta: _Delta) -> bool:
+        text = self._text
+        found = False
         reasoning = delta.reasoning_content or delta.reasoning
         if reasoning:
             text.add((index, "reasoning"), reasoning)
@@ -197,5 +205,4 @@ class StreamTap:
                 if function.arguments:
                     text.add((index, "tool", call.index), function.arguments)
                     found = True
-        if found:
-            self.events += 1
+        return found
