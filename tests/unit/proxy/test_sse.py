@@ -35,10 +35,11 @@ def test_blocks_are_the_same_however_the_stream_is_cut(parts: list[bytes], sizes
 
 
 def test_line_ends_and_data_spacing_are_equivalent() -> None:
-    expected = [("", b"x"), ("add", b"1\n2")]
+    expected = [("", b"x"), ("add", b"1\n2"), ("e", b"z")]
     for eol in (b"\n", b"\r\n", b"\r"):
         for prefix in (b"data: ", b"data:"):
-            data = prefix + b"x" + eol + eol + b"event: add" + eol + prefix + b"1" + eol + prefix + b"2" + eol + eol
+            data = (prefix + b"x" + eol + eol + b"event: add" + eol + prefix + b"1" + eol + prefix + b"2" + eol + eol
+                    + b"event:e" + eol + prefix + b"z" + eol + eol)
             for size in (1, 2, 3, len(data)):
                 assert _events(data, [size]) == expected, (eol, prefix, size)
 
