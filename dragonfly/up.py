@@ -56,6 +56,11 @@ def _secrets() -> dict[str, str]:
     return out
 
 
+def proxy_process_env(env: dict[str, str]) -> dict[str, str]:
+    """The proxy's environment: the control plane's, minus every master secret, plus its own keys."""
+    return {**{k: v for k, v in env.items() if k not in SECRET_VARIABLES}, **proxy_env(env)}
+
+
 def _port(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
@@ -89,8 +94,8 @@ def run_up() -> None:
                                                _port("DF_CONTROL_WORKERS", 1)), env)
         sup.start("fake-provider", granian_cmd("fake_provider.asgi:app", "127.0.0.1", fake_port, 1),
                   {**env, "DF_FAKE_API_KEY": FAKE_UPSTREAM_KEY})
-        penv = {**{k: v for k, v in env.items() if k not in SECRET_VARIABLES}, **proxy_env(env)}
-        sup.start("proxy", granian_cmd("proxy.asgi:app", host, proxy_port, _port("DF_PROXY_WORKERS", 1)), penv)
+        sup.start("proxy", granian_cmd("proxy.asgi:app", host, proxy_port, _port("DF_PROXY_WORKERS", 1)),
+                  proxy_process_env(env))
         sup.wait_ready("control-plane", f"{control_url}/healthz")
         sup.wait_ready("fake-provider", f"http://127.0.0.1:{fake_port}/healthz")
         sup.wait_ready("proxy", f"http://127.0.0.1:{proxy_port}/healthz")
