@@ -115,7 +115,10 @@ def create_app(settings: Settings) -> Application:
                 plain = opened.get(key)
                 return plain if plain is not None else box.open(blob, seller_id=seller, key_id=key)
 
-            return build_snapshot(rows, open_key, stats, seal=sealer.seal)
+            try:
+                return build_snapshot(rows, open_key, stats, seal=sealer.seal)
+            finally:
+                sealer.end_build()
 
         publisher = SnapshotPublisher(
             build=build,

@@ -42,9 +42,14 @@ def aad(listing_id: str, seller_id: str) -> bytes:
     return f"dragonfly/sealed-upstream-key/v1|{listing_id}|{seller_id}".encode()
 
 
-def synthetic_nonce(key: bytes, associated: bytes, plaintext: bytes) -> bytes:
-    mac = hmac.new(_sub(key, b"nonce"), len(associated).to_bytes(4, "big") + associated + plaintext, hashlib.sha256)
-    return mac.digest()[:NONCE_LEN]
+def nonce_key(key: bytes) -> bytes:
+    return _sub(key, b"nonce")
+
+
+def synthetic_nonce(nonce_secret: bytes, associated: bytes, plaintext: bytes) -> bytes:
+    """`nonce_secret` is `nonce_key(key)`."""
+    data = len(associated).to_bytes(4, "big") + associated + plaintext
+    return hmac.digest(nonce_secret, data, "sha256")[:NONCE_LEN]
 
 
 def split_blob(blob: bytes) -> tuple[bytes, bytes, bytes] | None:
