@@ -118,6 +118,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
     redis_url = env.get("DF_REDIS_URL", "")
     if not snapshot_file and not redis_url:
         raise SystemExit("set DF_SNAPSHOT_FILE (a snapshot file) or DF_REDIS_URL (snapshots from Redis)")
+    if redis_url and not snapshot_file and not seal:
+        raise SystemExit("DF_SEAL_KEYS is required to read snapshots from Redis (upstream keys are sealed); "
+                         "`dragonfly keys proxy-env` prints it")
     billing_flag = env.get("DF_BILLING", "").strip()
     billing = billing_flag == "1" if billing_flag else bool(redis_url) and not snapshot_file
     trusted = tuple(c.strip() for c in env.get("DF_TRUSTED_PROXIES", "").split(",") if c.strip())
