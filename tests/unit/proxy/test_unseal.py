@@ -45,3 +45,17 @@ def test_without_the_key_or_moved_to_another_listing_it_does_not_open() -> None:
     tampered[-1] ^= 1
     bad = msgspec.structs.replace(snap, listings=(msgspec.structs.replace(b, sealed_key=bytes(tampered)),))
     assert Unsealer((NEW,)).open_catalog(bad)[1] == ("b",)
+
+
+def test_a_changed_upstream_key_is_sealed_anew_and_opened_anew() -> None:
+    sealer, unsealer = Sealer(NEW), Unsealer((NEW,))
+    first = sealer.seal(UPSTREAM, "a", "seller")
+    sealer.end_build()
+    assert sealer.seal(UPSTREAM, "a", "seller") == first  # reused
+    sealer.end_build()
+    changed = sealer.seal(UPSTREAM + "-rotated", "a", "seller")
+    assert changed != first
+    base = _snapshot(Sealer(NEW), "a")
+    for blob, want in ((first, UPSTREAM), (changed, UPSTREAM + "-rotated"), (first, UPSTREAM)):
+        snap = msgspec.structs.replace(base, listings=(msgspec.structs.replace(base.listings[0], sealed_key=blob),))
+        assert unsealer.open_catalog(snap)[0].listings[0].upstream_key == want
