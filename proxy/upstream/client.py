@@ -95,7 +95,8 @@ class UpstreamClient:
 
         `answered()` is called when 2xx headers arrived (the request's deadline stops there);
         an error status's body is read up to `error_limit` bytes."""
-        request = self._json.post(url).headers(headers).body_bytes(body).timeout(self._total).build_streamed()
+        request = (self._json.post(url).headers(headers).body_bytes(body).timeout(self._total)
+                   .streamed_read_buffer_limit(0).build_streamed())  # else entering reads the body ahead
         try:
             async with asyncio.timeout(self._first_byte_s):
                 response = await request.__aenter__()
@@ -120,7 +121,8 @@ class UpstreamClient:
         self, url: str, headers: Sequence[tuple[str, str]], body: AsyncIterator[bytes], provider: str
     ) -> tuple[int, bytes, str]:
         """POST a streamed body (an upload relayed as it is read) and read the whole answer."""
-        request = self._json.post(url).headers(headers).body_stream(body).timeout(self._total).build_streamed()
+        request = (self._json.post(url).headers(headers).body_stream(body).timeout(self._total)
+                   .streamed_read_buffer_limit(0).build_streamed())
         try:
             response = await request.__aenter__()  # the total timeout bounds the upload and the answer
         except PyreqwestError as exc:
