@@ -70,9 +70,10 @@ class UpstreamClient:
     Timeouts run in Rust where they can (no Python timer per chunk): the connect timeout
     and, for streams, a read timeout that bounds every silence between two reads (the idle
     timeout). The wait for response headers has its own first-byte timeout. JSON answers
-    and uploads use a client without the read timeout (an upload may be slow; the headers
-    of a JSON answer are bounded by the first-byte timeout alone); a JSON body is read
-    under one Python idle timer, moved on per chunk (`_read_body`).
+    use the same read timeout when it cannot end the wait for headers before the first-byte
+    timeout does (first byte <= idle, the default); otherwise a client without it and one
+    Python idle timer moved on per body read (`_read_body`). Uploads use a client without
+    the read timeout (the buyer's upload may be slow); the total timeout bounds them.
     """
 
     def __init__(self, settings: ProxySettings) -> None:
@@ -82,6 +83,12 @@ class UpstreamClient:
         self._max_json = settings.max_upstream_json_bytes
         self._json = _client(settings, None)
         self._streams = _client(settings, settings.idle_timeout_s)
+        # JSON answers: when the first-byte timeout is the shorter one, the streams' client (read timeout
+        # = idle, in Rust) cannot cut the wait for headers short; else a client without one plus a Python
+        # idle timer per body read, so that the first-byte timeout alone bounds the headers.
+        rust_idle = settings.first_byte_timeout_s <= settings.idle_timeout_s
+        self._answers = self._streams if rust_idle else self._json
+        self._python_idle = None if rust_idle else settings.idle_timeout_s
 
     async def close(self) -> None:
         await self._json.close()
@@ -95,12 +102,16 @@ class UpstreamClient:
 
         `answered()` is called when 2xx headers arrived (the request's deadline stops there);
         an error status's body is read up to `error_limit` bytes."""
-        request = (self._json.post(url).headers(headers).body_bytes(body).timeout(self._total)
+        request = (self._answers.post(url).headers(headers).body_bytes(body).timeout(self._total)
                    .streamed_read_buffer_limit(0).build_streamed())  # else entering reads the body ahead
         try:
             async with asyncio.timeout(self._first_byte_s):
                 response = await request.__aenter__()
-        except PyreqwestError as exc:  # before TimeoutError: pyreqwest's timeouts subclass it
+        except ReadTimeoutError:  # before TimeoutError: pyreqwest's timeouts subclass it
+            raise UpstreamError(
+                f"Upstream provider '{provider}' sent no response within {self._idle:g}s. Retry later.", "timeout"
+            ) from None
+        except PyreqwestError as exc:
             raise _explain(exc, provider) from None
         except TimeoutError:
             raise UpstreamError(
@@ -110,9 +121,9 @@ class UpstreamClient:
             status = response.status
             if status < 300:
                 answered()
-                data = await self._read_body(response, self._max_json, provider, True, self._idle)
+                data = await self._read_body(response, self._max_json, provider, True, self._python_idle)
             else:
-                data = await self._read_body(response, error_limit, provider, False, self._idle)
+                data = await self._read_body(response, error_limit, provider, False, self._python_idle)
         finally:
             await request.__aexit__(None, None, None)
         return status, data, response.get_header("content-type") or _JSON
@@ -128,27 +139,27 @@ class UpstreamClient:
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
         try:
-            data = await self._read_body(response, self._max_json, provider, True)
+            data = await self._read_body(response, self._max_json, provider, True, None)
         finally:
             await request.__aexit__(None, None, None)
         return response.status, data, response.get_header("content-type") or _JSON
 
     async def _read_body(self, response: UpstreamResponse, limit: int, provider: str, strict: bool,
-                         idle: float | None = None) -> bytes:
-        """The body, read under the total timeout and (`idle`) a limit on every silence between two
-        reads — one Python timer, moved on after each chunk (this client has no read timeout, so that
-        the first-byte timeout alone bounds the wait for the headers). At most `limit` bytes: beyond it
-        a 502 (`strict`, an answer) or cut there (an error body: only its start is shown)."""
+                         idle: float | None) -> bytes:
+        """The body, under the total timeout and the client's read timeout, if any; `idle`: a Python
+        timer on every silence between two reads instead (moved on after each chunk). At most `limit`
+        bytes: beyond it a 502 (`strict`, an answer) or cut there (an error body: only its start)."""
         reader = response.body_reader
         declared = response.get_header("content-length")
-        too_large = UpstreamError(f"Upstream provider '{provider}' sent an answer larger than the gateway's "
-                                  f"{limit:,}-byte limit (DF_UPSTREAM_MAX_JSON_BYTES); nothing was billed.")
-        if strict and declared is not None and declared.isdigit() and int(declared) > limit:
-            raise too_large
-        loop = asyncio.get_running_loop()
-        parts: list[bytes] = []
-        size = 0
+        expected = int(declared) if declared is not None and declared.isdigit() else -1
         try:
+            if strict and expected > limit:
+                raise _too_large(provider, limit)
+            if idle is None and 0 <= expected <= limit:
+                return (await reader.bytes()).to_bytes()  # a known size: one read loop in Rust
+            parts: list[bytes] = []
+            size = 0
+            loop = asyncio.get_running_loop()
             async with asyncio.timeout(None) as silence:
                 while True:
                     if idle is not None:
@@ -160,20 +171,22 @@ class UpstreamClient:
                     size += len(part)
                     if size > limit:
                         if strict:
-                            raise too_large
+                            raise _too_large(provider, limit)
                         parts.append(part[: len(part) - (size - limit)])
                         break
                     parts.append(part)
+                    if size == expected:
+                        break  # the declared length is in: no wait for the end-of-body read
             return b"".join(parts)
+        except ReadTimeoutError:
+            raise _stalled(provider, self._idle) from None
         except RequestTimeoutError:
             raise UpstreamError(f"Upstream provider '{provider}' exceeded the total time limit mid-answer.",
                                 "timeout") from None
         except PyreqwestError as exc:
             raise _explain(exc, provider) from None
-        except TimeoutError:  # the idle timer (pyreqwest's own timeouts are caught above)
-            raise UpstreamError(
-                f"Upstream provider '{provider}' stalled: nothing for {idle:g}s mid-answer.", "timeout"
-            ) from None
+        except TimeoutError:  # the Python idle timer (pyreqwest's own timeouts are caught above)
+            raise _stalled(provider, self._idle) from None
 
     async def open_stream(
         self, url: str, headers: Sequence[tuple[str, str]], body: bytes, provider: str
@@ -254,6 +267,15 @@ class UpstreamStream:
         if not self._closed:
             self._closed = True
             await self._request.__aexit__(None, None, None)
+
+
+def _too_large(provider: str, limit: int) -> UpstreamError:
+    return UpstreamError(f"Upstream provider '{provider}' sent an answer larger than the gateway's {limit:,}-byte "
+                         "limit (DF_UPSTREAM_MAX_JSON_BYTES); nothing was billed.")
+
+
+def _stalled(provider: str, idle: float) -> UpstreamError:
+    return UpstreamError(f"Upstream provider '{provider}' stalled: nothing for {idle:g}s mid-answer.", "timeout")
 
 
 def _explain(exc: PyreqwestError, provider: str) -> UpstreamError:
