@@ -34,6 +34,19 @@ def dproxy(tmp_path_factory: pytest.TempPathFactory, sellers: SellerMarket) -> I
         yield s
 
 
+@pytest.fixture(scope="module", params=["first byte = idle", "first byte > idle"])
+def jproxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sellers: SellerMarket,
+           dproxy: Server) -> Iterator[Server]:
+    """Both ways a JSON body's idle timeout is kept (the client's read timeout, or a Python timer when
+    the first-byte timeout is the longer one and the read timeout would cut the wait for headers)."""
+    if request.param == "first byte = idle":
+        yield dproxy
+        return
+    env = {**ENV, "DF_SNAPSHOT_FILE": str(sellers.path), "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "1.5"}
+    with granian("proxy.asgi:app", log_dir=tmp_path_factory.mktemp("jproxy"), env=env, ready_path="/readyz") as s:
+        yield s
+
+
 def ask(proxy: Server, sellers: SellerMarket, model: str, key: str = "main", stream: bool = False,
         **headers: str) -> httpx.Response:
     h = {"Authorization": f"Bearer {sellers.keys[key]}", **{k.replace("_", "-"): v for k, v in headers.items()}}
@@ -67,24 +80,25 @@ def test_a_buyers_short_deadline_does_not_eject_a_slow_healthy_listing(dproxy: S
     assert figures["gateway_listing_ejected"] == 0 and figures["gateway_listing_ejections_total"] == 0, figures
 
 
-def test_a_slow_json_answer_that_keeps_sending_is_relayed(dproxy: Server, sellers: SellerMarket) -> None:
-    r = ask(dproxy, sellers, "mkt/trickle")  # 8 pieces 0.4 s apart: longer than first byte and route deadline
+def test_a_slow_json_answer_that_keeps_sending_is_relayed(jproxy: Server, sellers: SellerMarket) -> None:
+    r = ask(jproxy, sellers, "mkt/trickle")  # 8 pieces 0.4 s apart: longer than first byte and route deadline
     assert r.status_code == 200, r.text
     assert r.json()["choices"][0]["message"]["content"].startswith("tok0 tok1")
     assert r.json()["usage"]["completion_tokens"] == 8
-    assert listing_figures(dproxy, "t-trickle")["gateway_listing_failures_total"] == 0
+    assert listing_figures(jproxy, "t-trickle")["gateway_listing_failures_total"] == 0
 
 
-def test_a_json_answer_that_stalls_is_the_sellers_failure(dproxy: Server, sellers: SellerMarket) -> None:
-    r = ask(dproxy, sellers, "mkt/stall")  # half the body, then 5 s of silence
+def test_a_json_answer_that_stalls_is_the_sellers_failure(jproxy: Server, sellers: SellerMarket) -> None:
+    before = listing_figures(jproxy, "t-stall").get("gateway_listing_failures_total", 0)
+    r = ask(jproxy, sellers, "mkt/stall")  # half the body, then 5 s of silence
     assert r.status_code == 502, r.text
     assert "stalled: nothing for 1s" in r.json()["error"]["message"]
-    assert listing_figures(dproxy, "t-stall")["gateway_listing_failures_total"] == 1
+    assert listing_figures(jproxy, "t-stall")["gateway_listing_failures_total"] == before + 1
 
 
 @pytest.mark.parametrize("model", ["mkt/huge", "mkt/huge-chunked"])  # with and without Content-Length
-def test_a_json_answer_over_the_size_limit_is_a_502(dproxy: Server, sellers: SellerMarket, model: str) -> None:
-    r = ask(dproxy, sellers, model)  # ~28 KB of answer, limit 8 KiB
+def test_a_json_answer_over_the_size_limit_is_a_502(jproxy: Server, sellers: SellerMarket, model: str) -> None:
+    r = ask(jproxy, sellers, model)  # ~28 KB of answer, limit 8 KiB
     assert r.status_code == 502, r.text[:200]
     message = r.json()["error"]["message"]
     assert "8,192-byte limit (DF_UPSTREAM_MAX_JSON_BYTES)" in message
