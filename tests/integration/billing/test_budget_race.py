@@ -52,7 +52,8 @@ def budget_race(stack: BillingStack) -> None:
         usage = stack.http.get("/api/usage/by-key", headers=account).json()["data"]
     spent = sum(r["cost_micro_usd"] for r in usage)
     assert spent <= 1_000_000, spent
-    print(f"\nbudget race over {len(stack.proxies)} proxies: {admitted} of 200 admitted, "
+    by_proxy = [statuses[i::len(stack.proxies)].count(200) for i in range(len(stack.proxies))]
+    print(f"\nbudget race over {len(stack.proxies)} proxies: {admitted} of 200 admitted {by_proxy}, "
           f"spent {spent} of 1000000 micro-USD")
 
 
