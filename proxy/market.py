@@ -62,7 +62,7 @@ def _no_deadline() -> None:
 class MarketRun(Generic[T]):
     """One request's attempts. `go(entry, answered)` performs one attempt; `discard` releases a loser.
 
-    `deadline_name` says whose deadline it is, for the 504 message (e.g. "your routing profile's
+    `deadline_name` says whose deadline it is, for the 504 message (e.g. "the routing profile's
     deadline_ms of 100 ms")."""
 
     __slots__ = ("_book", "_budget", "_peers", "_policy", "_deadline", "_go", "_discard", "attempts", "_held",

@@ -1,5 +1,5 @@
 """Who pays when time runs out (README "Deadlines"), against a billing stack with short timeouts
-(first byte 1 s, idle 1 s, route deadline 2 s):
+(first byte 1.5 s, idle 1.5 s, route deadline 2 s):
 
 - a JSON answer that trickles in over ~3 s (never silent for 1 s) is relayed and billed exactly;
 - a request cut off by the buyer's own profile deadline (100 ms) is a 504 naming the deadline, its
@@ -17,7 +17,7 @@ from tests.integration.billing.conftest import CHAT_ASKS
 from tests.integration.billing.test_charges import PROMPT, expected
 from tests.support.billing_stack import BillingStack, billing_stack
 
-SHORT = {"DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "1", "DF_UPSTREAM_IDLE_TIMEOUT_S": "1", "DF_ROUTE_DEADLINE_S": "2"}
+SHORT = {"DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "1.5", "DF_UPSTREAM_IDLE_TIMEOUT_S": "1.5", "DF_ROUTE_DEADLINE_S": "2"}
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ from tests.integration.proxy.conftest import PROXY_ENV, chat_body
 from tests.support.procs import Server, granian
 from tests.support.sellers import SellerMarket
 
-# first byte 1 s, idle 1 s, all attempts until the first byte 2 s; trickling answers take ~3 s in all
-ENV = {**PROXY_ENV, "DF_EJECT_CONSECUTIVE": "2", "DF_EJECT_BASE_S": "60", "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "1",
-       "DF_UPSTREAM_IDLE_TIMEOUT_S": "1", "DF_ROUTE_DEADLINE_S": "2", "DF_UPSTREAM_MAX_JSON_BYTES": "8192"}
+# first byte 1.5 s, idle 1.5 s, all attempts until the first byte 2 s; a trickling answer takes ~2.8 s in
+# all with 0.4 s of silence at a time
+ENV = {**PROXY_ENV, "DF_EJECT_CONSECUTIVE": "2", "DF_EJECT_BASE_S": "60", "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "1.5",
+       "DF_UPSTREAM_IDLE_TIMEOUT_S": "1.5", "DF_ROUTE_DEADLINE_S": "2", "DF_UPSTREAM_MAX_JSON_BYTES": "8192"}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def jproxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == "first byte = idle":
         yield dproxy
         return
-    env = {**ENV, "DF_SNAPSHOT_FILE": str(sellers.path), "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "1.5"}
+    env = {**ENV, "DF_SNAPSHOT_FILE": str(sellers.path), "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S": "2.5"}
     with granian("proxy.asgi:app", log_dir=tmp_path_factory.mktemp("jproxy"), env=env, ready_path="/readyz") as s:
         yield s
 
@@ -92,7 +93,7 @@ def test_a_json_answer_that_stalls_is_the_sellers_failure(jproxy: Server, seller
     before = listing_figures(jproxy, "t-stall").get("gateway_listing_failures_total", 0)
     r = ask(jproxy, sellers, "mkt/stall")  # half the body, then 5 s of silence
     assert r.status_code == 502, r.text
-    assert "stalled: nothing for 1s" in r.json()["error"]["message"]
+    assert "stalled: nothing for 1.5s" in r.json()["error"]["message"]
     assert listing_figures(jproxy, "t-stall")["gateway_listing_failures_total"] == before + 1
 
 
