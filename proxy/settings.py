@@ -37,6 +37,7 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     first_byte_timeout_s: float = 60.0  # request sent -> response headers
     idle_timeout_s: float = 60.0  # between two body chunks from the upstream
     total_timeout_s: float = 600.0  # whole upstream exchange
+    max_upstream_json_bytes: int = 16 * 1024 * 1024  # a non-streamed upstream answer (502 above)
     pool_idle_timeout_s: float = 90.0
     pool_max_idle_per_host: int = 512
     trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
@@ -139,6 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         first_byte_timeout_s=_float(env, "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S", 60.0),
         idle_timeout_s=_float(env, "DF_UPSTREAM_IDLE_TIMEOUT_S", 60.0),
         total_timeout_s=_float(env, "DF_UPSTREAM_TOTAL_TIMEOUT_S", 600.0),
+        max_upstream_json_bytes=_int(env, "DF_UPSTREAM_MAX_JSON_BYTES", 16 * 1024 * 1024),
         pool_idle_timeout_s=_float(env, "DF_UPSTREAM_POOL_IDLE_TIMEOUT_S", 90.0),
         pool_max_idle_per_host=_int(env, "DF_UPSTREAM_POOL_MAX_IDLE", 512),
         trusted_proxies=trusted,
