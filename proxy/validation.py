@@ -16,9 +16,25 @@ from proxy.errors import BadRequest
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 
+class InputAudio(msgspec.Struct, kw_only=True):
+    data: str = ""
+
+
+class FilePart(msgspec.Struct, kw_only=True):
+    file_id: str | None = None
+    file_data: str | None = None
+
+
 class ContentPart(msgspec.Struct, kw_only=True):
     type: str
     text: str | None = None
+    input_audio: InputAudio | None = None  # inline base64 audio (billing: its size bounds its tokens)
+    file: FilePart | None = None
+
+
+class ChatTool(msgspec.Struct, kw_only=True):
+    type: str = "function"
+    function: msgspec.Raw | None = None  # the schema the template renders (billing: counted as prompt)
 
 
 class Message(msgspec.Struct, kw_only=True):
@@ -45,7 +61,12 @@ class ChatRequest(msgspec.Struct, kw_only=True):
     max_completion_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
     n: Annotated[int, msgspec.Meta(ge=1, le=128)] | None = None
     stop: str | Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
-    tools: list[msgspec.Raw] | None = None
+    tools: list[ChatTool] | None = None
+    # cost-raising fields, refused unless priced (`proxy.cost_fields`)
+    service_tier: str | None = None
+    modalities: list[str] | None = None
+    audio: msgspec.Raw | None = None
+    web_search_options: msgspec.Raw | None = None
 
 
 _chat_decoder = msgspec.json.Decoder(ChatRequest)

@@ -18,9 +18,18 @@ _BLOCK_TYPES = frozenset({"text", "image", "document", "tool_use", "tool_result"
                           "redacted_thinking", "search_result", "server_tool_use", "web_search_tool_result"})
 
 
+class Source(msgspec.Struct, kw_only=True):
+    type: str = ""
+    data: str | None = None  # base64 (size bounds its tokens)
+
+
 class Block(msgspec.Struct, kw_only=True):
     type: str
     text: str | None = None
+    source: Source | None = None  # image / document blocks
+    input: msgspec.Raw | None = None  # tool_use: the arguments (billing: counted as prompt)
+    content: msgspec.Raw | None = None  # tool_result: its content (billing: counted as prompt)
+    thinking: str | None = None
 
 
 class Message(msgspec.Struct, kw_only=True):
@@ -58,6 +67,10 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
     top_k: Annotated[int, msgspec.Meta(ge=0)] | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
+    # cost-raising fields, refused unless priced (`proxy.cost_fields`)
+    service_tier: str | None = None
+    mcp_servers: msgspec.Raw | None = None
+    container: msgspec.Raw | None = None
 
 
 _decoder = msgspec.json.Decoder(MessagesRequest)

@@ -1,6 +1,7 @@
 """One admitted request's metering: turns how its response ended into exactly one usage event.
 
-Who pays (README "Billing"): completed -> prompt + completion (reported, capped, else counted);
+Who pays (README "Billing"): completed -> prompt + completion (reported, capped at the bounds and
+our count's allowances, else counted);
 upstream broke mid-stream ("partial") -> only the completion units delivered, no prompt (the
 seller's fault; nothing if nothing was delivered); the buyer left ("disconnected") -> prompt +
 the tokens generated until the upstream was cancelled; no answer ("failed") -> nothing.
@@ -91,10 +92,13 @@ class Meter:
         """A whole answer (the upstream's body, before translation) reached the buyer."""
         self._done = True
         adm, b = self._adm, self._bounds
+        limit = b.prompt_limit if b.unit == "token" else None
         if upstream_format == "anthropic":
-            metered = meter_anthropic_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family)
+            metered = meter_anthropic_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family, prompt_limit=limit,
+                                           cross_check=b.cross_check)
         else:
-            metered = meter_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family)
+            metered = meter_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family, prompt_limit=limit,
+                                 cross_check=b.cross_check)
         self._billing.finish(adm, "completed", metered, time.monotonic_ns())
 
     def end_transcription(self, body: bytes, probe: AudioProbe) -> None:
@@ -114,5 +118,6 @@ class Meter:
             usage = tap.usage
             if self._usage_of is not None:
                 usage = self._usage_of() if end == "completed" else None
-            metered = bill(usage, self._bounds.estimate, tap.events, adm.prompt_bound, adm.cap)
+            metered = bill(usage, self._bounds.estimate, tap.events, adm.prompt_bound, adm.cap,
+                           prompt_limit=self._bounds.prompt_limit)
         self._billing.finish(adm, end, metered, tap.first_chunk_ns)
