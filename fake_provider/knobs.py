@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 import msgspec
 
 Hang = Literal["", "headers", "body"]
+LimitField = Literal["", "max_tokens", "max_completion_tokens"]
 
 
 class Knobs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -47,6 +48,15 @@ class Knobs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     """Fixed content, streamed word by word, instead of ``tok0 tok1 ...``."""
     require_key: str | None = None
     """If set, requests must carry ``Authorization: Bearer <require_key>`` (or ``x-api-key``) else 401."""
+    prompt_tokens: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """Chat: report this ``prompt_tokens`` instead of the rule's count (a seller that over-reports)."""
+    completion_tokens: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """Chat: report this ``completion_tokens`` (JSON and the streamed usage chunk) whatever was sent."""
+    cached_tokens: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """Chat: report this ``prompt_tokens_details.cached_tokens``."""
+    limit_field: LimitField = ""
+    """Chat: which max-token field cuts the answer: ``""`` the first present of ``max_completion_tokens``,
+    ``max_tokens``; ``"max_tokens"`` only ``max_tokens`` (as many upstreams do), or only ``max_completion_tokens``."""
 
 
 KNOB_NAMES: tuple[str, ...] = Knobs.__struct_fields__

@@ -6,16 +6,18 @@ listing prices any of these today, so they are refused for every listing with a 
 (`invalid_request_error`) naming the field and the fix, before anything is reserved or billed
 (README "Billing": "Refused fields"):
 
-| where | refused |
-|---|---|
-| chat | `service_tier` other than absent, `"auto"` or `"default"` (priority/flex tiers) |
-| chat | audio output: `modalities` containing `"audio"`, or an `audio` object |
-| chat | server-side tools: `web_search_options`; a `tools` entry whose type is not `"function"` (e.g. `web_search`, `file_search`, `code_interpreter`) |
-| chat | a `file` content part referencing an uploaded file (`file.file_id`): its size is unknown |
-| messages | `service_tier` other than absent, `"auto"` or `"standard_only"`; `mcp_servers`; `container` |
-| messages | server tools: a `tools` entry of type `web_search_*`, `web_fetch_*`, `code_execution_*` |
-| messages | an `image`/`document` block whose source is an uploaded file (`source.type: "file"`) or a document by URL |
-| both | an `anthropic-beta` header with a value outside `ALLOWED_BETAS` (it is forwarded to Anthropic-format sellers; most betas add billable features, e.g. 1M context at a premium rate) |
+- chat: `service_tier` other than absent, `"auto"` or `"default"` (priority / flex tiers);
+- chat: audio output (`modalities` containing `"audio"`, or an `audio` object);
+- chat: server-side tools: `web_search_options`; a `tools` entry whose type is not `"function"`
+  (e.g. `web_search`, `file_search`, `code_interpreter`);
+- chat: a `file` content part referencing an uploaded file (`file.file_id`): its size is unknown;
+- messages: `service_tier` other than absent, `"auto"` or `"standard_only"`; `mcp_servers`; `container`;
+- messages: server tools (`tools` entries of type `web_search_*`, `web_fetch_*`, `code_execution_*`);
+- messages: an `image`/`document` block whose source is an uploaded file (`source.type: "file"`),
+  or a document by URL;
+- both: an `anthropic-beta` header with a value outside `ALLOWED_BETAS`. It is forwarded to
+  Anthropic-format sellers and most betas add billable features (e.g. 1M context at a premium
+  rate); refused rather than stripped, so a buyer never silently gets a different behaviour.
 
 Media that stays allowed is bounded instead (`proxy.billing.bounds`): an image (by URL or
 inline) adds `IMAGE_TOKENS` to the prompt bound; inline audio and file data are in the body's bytes.
@@ -24,7 +26,7 @@ inline) adds `IMAGE_TOKENS` to the prompt bound; inline audio and file data are 
 from __future__ import annotations
 
 from proxy.errors import BadRequest
-from proxy.validation import ChatRequest
+from proxy.validation import ChatRequest, given
 from proxy.validation_messages import MessagesRequest
 
 # Betas that change the wire format or lower the cost, never the price of a token.
@@ -44,11 +46,11 @@ def check_chat(req: ChatRequest) -> None:
     if req.service_tier is not None and req.service_tier not in _CHAT_TIERS:
         raise _refuse("service_tier", f"'{req.service_tier[:40]}' is billed above the listing's price",
                       "Remove it or send 'auto'.")
-    if req.audio is not None or (req.modalities is not None and "audio" in req.modalities):
-        field = "audio" if req.audio is not None else "modalities"
+    if given(req.audio) or (req.modalities is not None and "audio" in req.modalities):
+        field = "audio" if given(req.audio) else "modalities"
         raise _refuse(field, "audio output is billed at audio-token rates no listing prices",
                       "Ask for text only (remove 'audio' and the \"audio\" modality).")
-    if req.web_search_options is not None:
+    if given(req.web_search_options):
         raise _refuse("web_search_options", "server-side web search is billed per search, not per token",
                       "Remove it and search on your side (pass results as messages or a function tool).")
     for i, tool in enumerate(req.tools or ()):
@@ -68,7 +70,7 @@ def check_messages(req: MessagesRequest) -> None:
         raise _refuse("service_tier", f"'{req.service_tier[:40]}' is billed above the listing's price",
                       "Remove it or send 'standard_only'.")
     for name in ("mcp_servers", "container"):
-        if getattr(req, name) is not None:
+        if given(getattr(req, name)):
             raise _refuse(name, "server-side tools are billed per call, not per token", f"Remove '{name}'.")
     for i, tool in enumerate(req.tools or ()):
         if tool.type is not None and tool.type.startswith(_SERVER_TOOL_PREFIXES):

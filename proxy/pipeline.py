@@ -28,6 +28,7 @@ from proxy.billing.bounds import json_bounds, upload_bounds
 from proxy.billing.gate import Billing
 from proxy.billing.metering import Meter
 from proxy.billing.reserve import reserve
+from proxy.cost_fields import check_costs
 from proxy.edge import Headers, Receive, read_json_body
 from proxy.endpoints import CHAT, Endpoint, View
 from proxy.errors import (
@@ -39,7 +40,6 @@ from proxy.errors import (
     Unauthorized,
     UpstreamError,
 )
-from proxy.cost_fields import check_costs
 from proxy.exchange import Exchange, cap_max_tokens, prepare, rewrite_body, streams
 from proxy.limits.admission import Admission, guard_ip
 from proxy.limits.ipguard import IpGuard

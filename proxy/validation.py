@@ -13,6 +13,14 @@ import msgspec
 
 from proxy.errors import BadRequest
 
+NOT_GIVEN = msgspec.Raw()  # a raw field the body left out
+
+
+def given(raw: msgspec.Raw) -> bool:
+    """Whether a raw field was sent with a value (not left out, not null)."""
+    return len(raw) > 0 and bytes(raw) != b"null"
+
+
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 
@@ -34,7 +42,7 @@ class ContentPart(msgspec.Struct, kw_only=True):
 
 class ChatTool(msgspec.Struct, kw_only=True):
     type: str = "function"
-    function: msgspec.Raw | None = None  # the schema the template renders (billing: counted as prompt)
+    function: msgspec.Raw = NOT_GIVEN  # the schema the template renders (billing: counted as prompt)
 
 
 class Message(msgspec.Struct, kw_only=True):
@@ -65,8 +73,8 @@ class ChatRequest(msgspec.Struct, kw_only=True):
     # cost-raising fields, refused unless priced (`proxy.cost_fields`)
     service_tier: str | None = None
     modalities: list[str] | None = None
-    audio: msgspec.Raw | None = None
-    web_search_options: msgspec.Raw | None = None
+    audio: msgspec.Raw = NOT_GIVEN
+    web_search_options: msgspec.Raw = NOT_GIVEN
 
 
 _chat_decoder = msgspec.json.Decoder(ChatRequest)

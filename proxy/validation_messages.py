@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from proxy.errors import BadRequest
-from proxy.validation import explain
+from proxy.validation import NOT_GIVEN, explain
 
 _BLOCK_TYPES = frozenset({"text", "image", "document", "tool_use", "tool_result", "thinking",
                           "redacted_thinking", "search_result", "server_tool_use", "web_search_tool_result"})
@@ -27,8 +27,8 @@ class Block(msgspec.Struct, kw_only=True):
     type: str
     text: str | None = None
     source: Source | None = None  # image / document blocks
-    input: msgspec.Raw | None = None  # tool_use: the arguments (billing: counted as prompt)
-    content: msgspec.Raw | None = None  # tool_result: its content (billing: counted as prompt)
+    input: msgspec.Raw = NOT_GIVEN  # tool_use: the arguments (billing: counted as prompt)
+    content: msgspec.Raw = NOT_GIVEN  # tool_result: its content (billing: counted as prompt)
     thinking: str | None = None
 
 
@@ -69,8 +69,8 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
     tool_choice: ToolChoice | None = None
     # cost-raising fields, refused unless priced (`proxy.cost_fields`)
     service_tier: str | None = None
-    mcp_servers: msgspec.Raw | None = None
-    container: msgspec.Raw | None = None
+    mcp_servers: msgspec.Raw = NOT_GIVEN
+    container: msgspec.Raw = NOT_GIVEN
 
 
 _decoder = msgspec.json.Decoder(MessagesRequest)

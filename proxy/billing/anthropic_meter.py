@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import msgspec
 
-from proxy.billing.meter import Estimate, Metered, PromptLimit, Usage, UsageDetails, bill
+from proxy.billing.meter import TOOL_CALL_TOKENS, Estimate, Metered, PromptLimit, Usage, UsageDetails, bill
 from proxy.billing.tokenizer import count_tokens
 from proxy.translate import usage as shapes
 
@@ -45,11 +45,11 @@ class _Block(msgspec.Struct):
     text: str | None = None
     thinking: str | None = None
     name: str | None = None
-    input: msgspec.Raw | None = None
+    input: msgspec.Raw = msgspec.Raw()
 
     def texts(self) -> list[str]:
         out = [t for t in (self.text, self.thinking, self.name) if t]
-        if self.input is not None:
+        if len(self.input):
             out.append(bytes(self.input).decode("utf-8", "replace"))
         return out
 
@@ -103,7 +103,8 @@ def meter_anthropic_json(body: bytes, prompt_estimate: Estimate, prompt_bound: i
         usage = anthropic_usage(fields)
         counted = None
         if cross_check and min(usage.completion_tokens, cap) > 2:
-            counted = count_tokens(texts, family)
+            calls = sum(b.type == "tool_use" for b in doc.content)
+            counted = count_tokens(texts, family) + TOOL_CALL_TOKENS * calls
         return bill(usage, prompt_estimate, counted, prompt_bound, cap, prompt_limit=prompt_limit)
     return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
 

@@ -7,10 +7,10 @@ Rule, stated once (README "Billing"): a transcription is billed in whole seconds
    exact length) or, without one, at the reservation's bound (upload bytes / 1,000);
 2. else our own count, from the uploaded file as it streams past: a PCM WAV (format 1 or
    extensible) lasts (data bytes received after its `data` header) / (sample rate x channels x
-   bits per sample / 8) — measured from the audio, never from the header's own `byte_rate` or
-   `data` length, which a buyer can forge (a `byte_rate` that disagrees with the format makes
-   the header unusable: the file is then estimated); any other format is estimated at 16,000
-   bytes a second (128 kbit/s) and marked `usage_estimated`.
+   bits per sample / 8), the rate at which decoders (and so the upstream) play it — measured from
+   the audio, never from the header's own `byte_rate` or `data` length, which a buyer can forge
+   and decoders ignore; any other format is estimated at 16,000 bytes a second (128 kbit/s) and
+   marked `usage_estimated`.
 
 Which side each check protects: capping the seller's figure at ours protects the buyer from a
 seller that over-reports; measuring the WAV ourselves protects the seller (and the platform)
@@ -53,10 +53,10 @@ def wav_seconds(head: bytes, size: int) -> int | None:
     while pos + 8 <= len(head):
         kind, length = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
         if kind == b"fmt " and pos + 24 <= len(head):
-            fmt, channels, sample_rate, byte_rate, _, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
-            rate = sample_rate * channels * bits // 8
-            if fmt not in _PCM or rate == 0 or bits % 8 or byte_rate != rate:
-                return None  # compressed, or a header contradicting itself
+            fmt, channels, sample_rate, _, _, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
+            rate = sample_rate * channels * bits // 8  # the header's byte_rate field is not used
+            if fmt not in _PCM or rate == 0 or bits % 8:
+                return None  # compressed, or not a sample format
         elif kind == b"data":
             data = max(size - pos - 8, 0)  # what arrived, whatever the chunk claims
             return -(-data // rate) if rate else None

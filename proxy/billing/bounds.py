@@ -47,7 +47,7 @@ import msgspec
 
 from proxy.billing.meter import completion_cap
 from proxy.billing.tokenizer import count_tokens
-from proxy.validation import ChatRequest
+from proxy.validation import ChatRequest, given
 from proxy.validation_media import EmbeddingsRequest, SpeechRequest
 from proxy.validation_messages import MessagesRequest
 
@@ -100,8 +100,8 @@ class Bounds:
         return max(floor, counted + counted * PROMPT_TOLERANCE_PCT // 100 + framing)
 
 
-def _json_text(raw: msgspec.Raw | None) -> str:
-    return bytes(raw).decode("utf-8", "replace") if raw is not None else ""
+def _json_text(raw: msgspec.Raw) -> str:
+    return bytes(raw).decode("utf-8", "replace") if given(raw) else ""
 
 
 def chat_media(req: ChatRequest) -> tuple[int, int]:

@@ -13,8 +13,8 @@ Rules, stated once (README "Billing"):
   chunk). Otherwise (no usage, broken or cancelled stream) we count ourselves and mark
   `usage_estimated` (`proxy.billing.tokenizer`).
 - Completion cross-check: a reported completion above our count x 1.05 + 2 (`counted`: for
-  streams the tap's count, for JSON the tokens of the answer's text, tool calls and visible
-  reasoning) is a mismatch: counted against the listing (metric) and billed at that bound.
+  streams the tap's count, for JSON the tokens of the answer's text, visible reasoning and tool
+  calls' names and arguments, plus `TOOL_CALL_TOKENS` (100) per tool call) is a mismatch: counted against the listing (metric) and billed at that bound.
   JSON answers of models with the `reasoning` capability are not cross-checked (their hidden
   reasoning tokens cannot be counted); they stay capped at the completion cap.
 """
@@ -29,6 +29,7 @@ from proxy.billing.tokenizer import count_tokens
 from proxy.validation import ChatRequest
 
 DEFAULT_COMPLETION_CAP = 32_768
+TOOL_CALL_TOKENS = 100  # a tool call's framing in completion tokens, beyond its name and arguments
 _CONTENT = b'"content":"'
 _EMPTY_CONTENT = b'"content":""'
 _ARGS = b'"arguments":"'
@@ -65,6 +66,9 @@ class _Message(msgspec.Struct):
     reasoning: str | None = None
     refusal: str | None = None
     tool_calls: list[_Call] | None = None
+
+    def calls(self) -> int:
+        return len(self.tool_calls or ())
 
     def texts(self) -> list[str]:
         out = [t for t in (self.content, self.reasoning_content, self.reasoning, self.refusal) if t]
@@ -152,7 +156,8 @@ def meter_json(body: bytes, prompt_estimate: Estimate, prompt_bound: int, cap: i
     if doc.usage is not None:
         counted = None
         if cross_check and min(doc.usage.completion_tokens, cap) > 2:  # counted only when it can matter
-            counted = count_tokens(texts, family)
+            calls = sum(c.message.calls() for c in doc.choices if c.message is not None)
+            counted = count_tokens(texts, family) + TOOL_CALL_TOKENS * calls
         return bill(doc.usage, prompt_estimate, counted, prompt_bound, cap, prompt_limit=prompt_limit)
     return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
 
