@@ -14,7 +14,8 @@ Rules, stated once (README "Billing"):
   `usage_estimated` (`proxy.billing.tokenizer`).
 - Completion cross-check: a reported completion above our count x 1.05 + 2 (`counted`: for
   streams the tap's count, for JSON the tokens of the answer's text, visible reasoning and tool
-  calls' names and arguments, plus `TOOL_CALL_TOKENS` (100) per tool call) is a mismatch: counted against the listing (metric) and billed at that bound.
+  calls' names and arguments, plus `TOOL_CALL_TOKENS` (100) per tool call) is a mismatch:
+  counted against the listing (metric) and billed at that bound.
   JSON answers of models with the `reasoning` capability are not cross-checked (their hidden
   reasoning tokens cannot be counted); they stay capped at the completion cap.
 """
