@@ -43,7 +43,7 @@ def wav_bytes(pcm: bytes) -> bytes:
 
 def wav_seconds(data: bytes) -> float | None:
     """Length of a PCM WAV as a decoder plays it (sample rate x channels x bits of its format over
-    the samples present; the header's ``byte_rate`` and ``data`` length are not trusted), or None."""
+    the samples present, up to a declared ``data`` length; the header's ``byte_rate`` is ignored), or None."""
     if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None
     pos = 12
@@ -55,6 +55,8 @@ def wav_seconds(data: bytes) -> float | None:
             rate = sample_rate * channels * bits // 8
         elif kind == b"data":
             size = len(data) - pos - 8
+            if 0 < length < 0xFFFFFFFF:  # a declared length stops the decoder; 0 / max: to the end
+                size = min(size, length)
             break
         pos += 8 + length
     return size / rate if rate else None

@@ -6,10 +6,11 @@ Rule, stated once (README "Billing"): a transcription is billed in whole seconds
    `usage: {"type": "duration"}`), rounded up — capped at our own count below (a PCM WAV's
    exact length) or, without one, at the reservation's bound (upload bytes / 1,000);
 2. else our own count, from the uploaded file as it streams past: a PCM WAV (format 1 or
-   extensible) lasts (data bytes received after its `data` header) / (sample rate x channels x
-   bits per sample / 8), the rate at which decoders (and so the upstream) play it — measured from
-   the audio, never from the header's own `byte_rate` or `data` length, which a buyer can forge
-   and decoders ignore; any other format is estimated at 16,000 bytes a second (128 kbit/s) and
+   extensible) lasts (its data bytes) / (sample rate x channels x bits per sample / 8), the rate
+   at which decoders (and so the upstream) play it — never the header's own `byte_rate`, which a
+   buyer can forge and decoders ignore. Its data bytes are those received after the `data`
+   header, or the chunk's declared length when smaller (decoders stop there); a declared length
+   of 0 or 0xFFFFFFFF (streamed WAV) means "to the end" and counts what arrived; any other format is estimated at 16,000 bytes a second (128 kbit/s) and
    marked `usage_estimated`.
 
 Which side each check protects: capping the seller's figure at ours protects the buyer from a
@@ -29,6 +30,7 @@ from proxy.billing.meter import Metered
 ESTIMATE_BYTES_PER_SECOND = 16_000
 _KEEP = 4096  # bytes of the file's start kept to read a WAV header
 _PCM = (1, 0xFFFE)  # WAVE_FORMAT_PCM, WAVE_FORMAT_EXTENSIBLE
+_UNKNOWN_LENGTH = 0xFFFFFFFF  # a streamed WAV's `data` length
 
 
 class _TranscriptUsage(msgspec.Struct):
@@ -58,7 +60,9 @@ def wav_seconds(head: bytes, size: int) -> int | None:
             if fmt not in _PCM or rate == 0 or bits % 8:
                 return None  # compressed, or not a sample format
         elif kind == b"data":
-            data = max(size - pos - 8, 0)  # what arrived, whatever the chunk claims
+            data = max(size - pos - 8, 0)  # what arrived (a few bytes of form trailer too)
+            if 0 < length < _UNKNOWN_LENGTH:  # decoders stop at a declared length; 0 / max: read to the end
+                data = min(data, length)
             return -(-data // rate) if rate else None
         pos += 8 + length + (length & 1)
     return None

@@ -158,5 +158,8 @@ def test_wav_length_is_measured_from_the_audio_not_its_header() -> None:
     assert wav_seconds(honest[:4096], len(honest)) == 600
     forged_rate = wav(600, byte_rate=600 * 32_000)  # claims 600 s play in 1 s
     assert wav_seconds(forged_rate[:4096], len(forged_rate)) == 600
-    forged_length = wav(600, declared=32_000)  # claims 1 s of data, sends 600 s
-    assert wav_seconds(forged_length[:4096], len(forged_length)) == 600
+    streamed = wav(600, declared=0)  # no length: decoders read to the end
+    assert wav_seconds(streamed[:4096], len(streamed)) == 600
+    short = wav(600, declared=32_000)  # decoders stop at a declared length: so does the bill
+    assert wav_seconds(short[:4096], len(short)) == 1
+    assert wav_seconds(honest[:4096], 44 + 32_000 * 2) == 2  # only what arrived
