@@ -10,8 +10,8 @@ Rule, stated once (README "Billing"): a transcription is billed in whole seconds
    at which decoders (and so the upstream) play it — never the header's own `byte_rate`, which a
    buyer can forge and decoders ignore. Its data bytes are those received after the `data`
    header, or the chunk's declared length when smaller (decoders stop there); a declared length
-   of 0 or 0xFFFFFFFF (streamed WAV) means "to the end" and counts what arrived; any other format is estimated at 16,000 bytes a second (128 kbit/s) and
-   marked `usage_estimated`.
+   of 0 or 0xFFFFFFFF (streamed WAV) means "to the end" and counts what arrived. Any other format
+   is estimated at 16,000 bytes a second (128 kbit/s) and marked `usage_estimated`.
 
 Which side each check protects: capping the seller's figure at ours protects the buyer from a
 seller that over-reports; measuring the WAV ourselves protects the seller (and the platform)
