@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import msgspec
 
-from proxy.billing.meter import TOOL_CALL_TOKENS, Estimate, Metered, PromptLimit, Usage, UsageDetails, bill
+from proxy.billing.meter import Estimate, Metered, PromptLimit, Usage, UsageDetails, answer_count, bill
 from proxy.billing.tokenizer import count_tokens
 from proxy.translate import usage as shapes
 
@@ -102,9 +102,9 @@ def meter_anthropic_json(body: bytes, prompt_estimate: Estimate, prompt_bound: i
         _merge(fields, doc.usage)
         usage = anthropic_usage(fields)
         counted = None
-        if cross_check and min(usage.completion_tokens, cap) > 2:
+        if cross_check:
             calls = sum(b.type == "tool_use" for b in doc.content)
-            counted = count_tokens(texts, family) + TOOL_CALL_TOKENS * calls
+            counted = answer_count(texts, calls, min(usage.completion_tokens, cap), family)
         return bill(usage, prompt_estimate, counted, prompt_bound, cap, prompt_limit=prompt_limit)
     return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
 

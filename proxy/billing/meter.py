@@ -13,9 +13,10 @@ Rules, stated once (README "Billing"):
   chunk). Otherwise (no usage, broken or cancelled stream) we count ourselves and mark
   `usage_estimated` (`proxy.billing.tokenizer`).
 - Completion cross-check: a reported completion above our count x 1.05 + 2 (`counted`: for
-  streams the tap's count, for JSON the tokens of the answer's text, visible reasoning and tool
-  calls' names and arguments, plus `TOOL_CALL_TOKENS` (100) per tool call) is a mismatch:
-  counted against the listing (metric) and billed at that bound.
+  streams the tap's count; for JSON `answer_count`: max(ceil(characters / 4), tokens) of the
+  answer's text, visible reasoning and tool calls' names and arguments, plus `TOOL_CALL_TOKENS`
+  (100) per tool call) is a mismatch: counted against the listing (metric) and billed at that
+  bound.
   JSON answers of models with the `reasoning` capability are not cross-checked (their hidden
   reasoning tokens cannot be counted); they stay capped at the completion cap.
 """
@@ -120,6 +121,16 @@ def completion_limit(counted: int) -> int:
     return counted * 105 // 100 + 2
 
 
+def answer_count(texts: list[str], calls: int, reported: int, family: str) -> int:
+    """Our count of a JSON answer for the cross-check: max(ceil(characters / 4), tokens) plus
+    `TOOL_CALL_TOKENS` per tool call. The tokenizer runs only when `reported` is above what the
+    characters alone allow, so most honest answers are never tokenized."""
+    cheap = -(-sum(len(t) for t in texts) // 4) + TOOL_CALL_TOKENS * calls
+    if reported <= completion_limit(cheap):
+        return cheap
+    return max(cheap, count_tokens(texts, family) + TOOL_CALL_TOKENS * calls)
+
+
 Estimate = int | Callable[[], int]  # our prompt count, or how to compute it when it is needed
 PromptLimit = Callable[[int], int]  # reported prompt -> the most billable (tokenizes only if needed)
 
@@ -156,9 +167,9 @@ def meter_json(body: bytes, prompt_estimate: Estimate, prompt_bound: int, cap: i
     texts = [t for c in doc.choices if c.message is not None for t in c.message.texts()]
     if doc.usage is not None:
         counted = None
-        if cross_check and min(doc.usage.completion_tokens, cap) > 2:  # counted only when it can matter
+        if cross_check:
             calls = sum(c.message.calls() for c in doc.choices if c.message is not None)
-            counted = count_tokens(texts, family) + TOOL_CALL_TOKENS * calls
+            counted = answer_count(texts, calls, min(doc.usage.completion_tokens, cap), family)
         return bill(doc.usage, prompt_estimate, counted, prompt_bound, cap, prompt_limit=prompt_limit)
     return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
 

@@ -190,7 +190,7 @@ def test_a_json_completion_over_report_is_billed_at_our_count(market: BillingSta
     answer = r.json()["choices"][0]["message"]["content"]
     assert r.json()["usage"]["completion_tokens"] == 5_000  # the buyer sees the seller's claim unchanged
     gen = market.settled(key, r.headers["x-request-id"])
-    ours = count_tokens([answer])
+    ours = max(count_tokens([answer]), -(-len(answer) // 4))
     assert gen["completion_tokens"] == ours * 105 // 100 + 2
     assert metric(market, "gateway_billing_usage_mismatches_total", r.headers["x-df-market-listing-id"]) >= 1
 

@@ -134,10 +134,18 @@ def completion_body(content: str, completion: int) -> bytes:
 def test_json_completion_above_our_count_is_billed_at_the_bound() -> None:
     answer = "word " * 10  # 10 tokens
     m = meter_json(completion_body(answer, 5_000), 0, 1000, 8192)
-    counted = count_tokens([answer])
+    counted = max(count_tokens([answer]), -(-len(answer) // 4))  # characters / 4 is the cheap floor
     assert (m.completion_tokens, m.mismatch, m.reported_completion) == (counted * 105 // 100 + 2, True, 5_000)
-    honest = meter_json(completion_body(answer, counted), 0, 1000, 8192)
-    assert (honest.completion_tokens, honest.mismatch) == (counted, False)
+    honest = meter_json(completion_body(answer, 10), 0, 1000, 8192)
+    assert (honest.completion_tokens, honest.mismatch) == (10, False)
+
+
+def test_json_tool_calls_are_allowed_their_framing() -> None:
+    body = orjson.dumps({"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": [
+        {"type": "function", "function": {"name": "lookup", "arguments": '{"q": "fake"}'}}]}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 60}})
+    m = meter_json(body, 0, 1000, 8192)
+    assert (m.completion_tokens, m.mismatch) == (60, False)
 
 
 def test_reasoning_models_json_is_not_cross_checked() -> None:
