@@ -4,8 +4,9 @@ Knobs come from three sources; later ones override earlier ones, knob by knob:
 
 1. process defaults, from ``DF_FAKE_<NAME>`` environment variables (``DF_FAKE_TTFT_MS``,
    ``DF_FAKE_TPS``, ``DF_FAKE_CHUNKS``, ``DF_FAKE_USAGE``, ``DF_FAKE_STATUS``, ``DF_FAKE_RETRY_AFTER``,
-   ``DF_FAKE_CLOSE_AFTER``, ``DF_FAKE_HANG``, ``DF_FAKE_TEXT``, and ``DF_FAKE_API_KEY`` for
-   ``require_key``); an empty variable counts as unset;
+   ``DF_FAKE_CLOSE_AFTER``, ``DF_FAKE_HANG``, ``DF_FAKE_TEXT``, ``DF_FAKE_PROMPT_TOKENS``,
+   ``DF_FAKE_COMPLETION_TOKENS``, ``DF_FAKE_CACHED_TOKENS``, ``DF_FAKE_LIMIT_FIELD``, and
+   ``DF_FAKE_API_KEY`` for ``require_key``); an empty variable counts as unset;
 2. a path prefix ``/k/<name>=<value>,<name>=<value>/v1/...``;
 3. a ``"fake"`` object in the JSON request body.
 
