@@ -33,8 +33,9 @@ audio or file data) / 4. 15 % is the spread between our encoding and the 100k-vo
 tokenizers of the served families; 32 + 8 per message covers chat templates (role markers,
 default system prompts); 500 covers the tool-use preamble templates add. The ceil(C / 4)
 floor is checked first and needs no tokenizer: the tokenizer (0.11-0.15 us a token, measured:
-11-15 ms for 100k tokens; ~6 us for the check without it) runs only when a report is above it. Above the allowance the prompt is
-billed at the allowance and counted as a usage mismatch; the body-bytes bound stays the outer cap.
+11-15 ms for 100k tokens; ~6 us for the check without it) runs only when a report is above
+it. Above the allowance the prompt is billed at the allowance and counted as a usage mismatch;
+the body-bytes bound stays the outer cap.
 """
 
 from __future__ import annotations
