@@ -60,8 +60,7 @@ from proxy.upload import Upload
 from proxy.upstream.client import UpstreamClient, UpstreamStream
 from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translated, upstream_failure
 from proxy.validation import ChatRequest
-from wire.keys import derive_hash_secret
-from wire.request_ids import derive_request_id_secret
+from wire.secret_keys import request_id_secret
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
@@ -106,8 +105,8 @@ class ChatPipeline:
         self._ip_guard = ip_guard
         self._store = store
         self._upstream = upstream
-        self._hash_secret = derive_hash_secret(settings.secret_key)
-        self._id_secret = derive_request_id_secret(settings.secret_key)
+        self._hash_secret = settings.key_hash_secret
+        self._id_secret = request_id_secret(settings.key_hash_secret)
         self._trusted = trusted
         self.book = book or StatsBook()
         self.budget = budget or RetryBudget()

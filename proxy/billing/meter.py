@@ -13,10 +13,10 @@ Rules, stated once (README "Billing"):
   chunk). Otherwise (no usage, broken or cancelled stream) we count ourselves and mark
   `usage_estimated` (`proxy.billing.tokenizer`).
 - Completion cross-check: a reported completion above our count x 1.05 + 2 (`counted`: for
-  streams the tap's count; for JSON `answer_count`: max(ceil(characters / 4), tokens) of the
-  answer's text, visible reasoning and tool calls' names and arguments, plus `TOOL_CALL_TOKENS`
-  (100) per tool call) is a mismatch: counted against the listing (metric) and billed at that
-  bound.
+  streams the tokens of the streamed text, `proxy.billing.stream_tap`; for JSON `answer_count`:
+  max(ceil(characters / 4), tokens) of the answer's text, visible reasoning and tool calls'
+  names and arguments, plus `TOOL_CALL_TOKENS` (100) per tool call) is a mismatch: counted
+  against the listing (metric) and billed at that bound.
   JSON answers of models with the `reasoning` capability are not cross-checked (their hidden
   reasoning tokens cannot be counted); they stay capped at the completion cap.
 """
@@ -32,11 +32,6 @@ from proxy.validation import ChatRequest
 
 DEFAULT_COMPLETION_CAP = 32_768
 TOOL_CALL_TOKENS = 100  # a tool call's framing in completion tokens, beyond its name and arguments
-_CONTENT = b'"content":"'
-_EMPTY_CONTENT = b'"content":""'
-_ARGS = b'"arguments":"'
-_EMPTY_ARGS = b'"arguments":""'
-_USAGE = b'"usage":{'
 
 
 class UsageDetails(msgspec.Struct):
@@ -89,13 +84,7 @@ class _Completion(msgspec.Struct):
     choices: list[_Choice] = []
 
 
-class _UsageChunk(msgspec.Struct):
-    usage: Usage | None = None
-    choices: list[msgspec.Raw] = []
-
-
 _completion = msgspec.json.Decoder(_Completion)
-_usage_chunk = msgspec.json.Decoder(_UsageChunk)
 
 
 class Metered(msgspec.Struct, kw_only=True):
@@ -138,8 +127,8 @@ PromptLimit = Callable[[int], int]  # reported prompt -> the most billable (toke
 def bill(reported: Usage | None, prompt_estimate: Estimate, counted: int | None, prompt_bound: int,
          cap: int, *, prompt_limit: PromptLimit | None = None) -> Metered:
     """Billed tokens from what the seller reported and what we counted (`counted`: our count of the
-    completion). `prompt_estimate` is only evaluated when the seller reported nothing,
-    `prompt_limit` only when it reported a prompt."""
+    completion, e.g. tokens of the streamed text). `prompt_estimate` is only evaluated when the
+    seller reported nothing, `prompt_limit` only when it reported a prompt."""
     if reported is None:
         estimate = prompt_estimate() if callable(prompt_estimate) else prompt_estimate
         return Metered(prompt_tokens=min(estimate, prompt_bound), completion_tokens=min(counted or 0, cap),
@@ -172,51 +161,3 @@ def meter_json(body: bytes, prompt_estimate: Estimate, prompt_bound: int, cap: i
             counted = answer_count(texts, calls, min(doc.usage.completion_tokens, cap), family)
         return bill(doc.usage, prompt_estimate, counted, prompt_bound, cap, prompt_limit=prompt_limit)
     return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
-
-
-class StreamTap:
-    """Watches relayed SSE bytes without re-encoding them: counts content events, reads the
-    usage chunk, and cuts that chunk out when the buyer did not ask for it. A read that ends
-    mid-line is relayed up to its last newline; the rest goes out with the next read (an
-    SSE client cannot use half a line; a stream whose last line never ends loses that line)."""
-
-    __slots__ = ("_strip", "_carry", "events", "usage", "first_chunk_ns")
-
-    def __init__(self, strip_usage: bool) -> None:
-        self._strip = strip_usage
-        self._carry = b""
-        self.events = 0
-        self.usage: Usage | None = None
-        self.first_chunk_ns = 0
-
-    def observe(self, chunk: bytes, now_ns: int) -> bytes:
-        """The bytes to relay for this upstream chunk (the chunk itself unless a usage chunk is cut)."""
-        if not self.first_chunk_ns:
-            self.first_chunk_ns = now_ns
-        if self._carry:
-            chunk, self._carry = self._carry + chunk, b""
-        if not chunk.endswith(b"\n"):  # a read that ends mid-line: its last line goes with the next read,
-            cut = chunk.rfind(b"\n") + 1  # so a marker or the usage event is never seen in halves
-            chunk, self._carry = chunk[:cut], chunk[cut:]
-            if not chunk:
-                return chunk
-        self.events += chunk.count(_CONTENT) - chunk.count(_EMPTY_CONTENT)
-        self.events += chunk.count(_ARGS) - chunk.count(_EMPTY_ARGS)
-        at = chunk.find(_USAGE)
-        if at < 0:
-            return chunk
-        start = max(chunk.rfind(b"data:", 0, at), 0)
-        end = chunk.find(b"\n\n", at)
-        if end < 0:  # the usage event continues in the next read: hold its bytes back
-            self._carry = chunk[start:]
-            return chunk[:start]
-        event = chunk[start:end + 2]
-        try:
-            parsed = _usage_chunk.decode(event[5:].strip() if event.startswith(b"data:") else event.strip())
-        except msgspec.MsgspecError:
-            return chunk
-        if parsed.usage is not None:
-            self.usage = parsed.usage
-            if self._strip and not parsed.choices:
-                return chunk[:start] + chunk[end + 2:]
-        return chunk

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.procs import ROOT, Server, granian
+from wire import secret_keys
 
 
 @dataclass
@@ -108,7 +109,11 @@ def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
     common = {"DF_SECRET_KEY": secrets.token_urlsafe(32), "DF_REDIS_URL": redis_url, "DF_REDIS_PREFIX": prefix}
     control_env = {**common, "DF_DATABASE_URL": database_url, "DF_ADMIN_TOKEN": admin,
                    "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_TRC20_ADDRESSES": "dev"}
-    penv = {**common, "DF_SNAPSHOT_POLL_S": "0.2", "DF_USAGE_SPOOL_DIR": str(logs / "spool"), **(proxy_env or {})}
+    # the proxy holds what production gives it: no master secret (wire.secret_keys)
+    keys = secret_keys.proxy_env(common)
+    penv = {**common, **keys, "DF_SNAPSHOT_POLL_S": "0.2", "DF_USAGE_SPOOL_DIR": str(logs / "spool"),
+            **(proxy_env or {})}
+    penv.pop("DF_SECRET_KEY")
     with granian("control_plane.asgi:app", log_dir=logs, env=control_env) as control, \
             granian("fake_provider.asgi:app", log_dir=logs, env={"DF_FAKE_API_KEY": "sk-upstream-bill"}) as fake, \
             granian("proxy.asgi:app", log_dir=logs, ready_path="/healthz",
