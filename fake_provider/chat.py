@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import msgspec
+
 from fake_provider.asgi_io import JSON_TYPE, SSE_HEADERS, Headers, Receive, Send
 from fake_provider.bodies import completion_json
 from fake_provider.content import plan_answer
@@ -18,7 +20,11 @@ async def chat_completion(receive: Receive, send: Send, body: dict[str, object],
                           stats: Stats, seq: int, tokens: tuple[str, ...]) -> None:
     """``tokens``: ``content_tokens(knobs.chunks, knobs.text)``, which the caller may cache."""
     model = str(body["model"])
-    answer = plan_answer(body, tokens=tokens, call_id=f"call_fake{seq:08d}")
+    answer = plan_answer(body, tokens=tokens, call_id=f"call_fake{seq:08d}", limit_field=knobs.limit_field)
+    if knobs.prompt_tokens is not None or knobs.completion_tokens is not None or knobs.cached_tokens:
+        answer = msgspec.structs.replace(  # a seller reporting its own figures
+            answer, prompt_tokens=answer.prompt_tokens if knobs.prompt_tokens is None else knobs.prompt_tokens,
+            reported_completion=knobs.completion_tokens, cached_tokens=knobs.cached_tokens)
     completion_id, created = f"chatcmpl-fake{seq:08d}", int(time.time())
     headers: Headers = [(b"x-request-id", f"req_fake{seq:08d}".encode())]
     if body.get("stream") is not True:

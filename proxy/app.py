@@ -138,6 +138,8 @@ def create_app(settings: ProxySettings) -> HotPath:
                         limiter=limiter, ip_guard=ip_guard, billing=billing,
                         capped=limiter.capped_listings if limiter is not None else no_caps)
     metrics.attach_routing(book, chat.budget)
+    if billing is not None:
+        metrics.attach_billing(billing)
     tasks: list[asyncio.Task[None]] = []
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
                                       settings.control_plane_timeout_s)

@@ -28,6 +28,7 @@ from proxy.billing.bounds import json_bounds, upload_bounds
 from proxy.billing.gate import Billing
 from proxy.billing.metering import Meter
 from proxy.billing.reserve import reserve
+from proxy.cost_fields import check_costs
 from proxy.edge import Headers, Receive, read_json_body
 from proxy.endpoints import CHAT, Endpoint, View
 from proxy.errors import (
@@ -39,7 +40,7 @@ from proxy.errors import (
     Unauthorized,
     UpstreamError,
 )
-from proxy.exchange import Exchange, prepare, rewrite_body, streams
+from proxy.exchange import Exchange, cap_max_tokens, prepare, rewrite_body, streams
 from proxy.limits.admission import Admission, guard_ip
 from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
@@ -161,6 +162,9 @@ class ChatPipeline:
             return await self._upload(headers, peer, receive, rid, endpoint, index, entry, route_headers, adm)
         body = await read_json_body(headers, receive, self._settings.max_body_bytes)
         view = endpoint.parse(body)
+        check_costs(view, headers.get(b"anthropic-beta"))  # unpriced cost-raising fields: 400
+        if isinstance(view, ChatRequest):
+            body = cap_max_tokens(body, view)  # both max-token fields sent upstream = the reserved cap
         plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
         out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
         if adm is not None and adm.limited:
@@ -201,7 +205,7 @@ class ChatPipeline:
         if self._billing is None:
             return None
         model = index.models[view.model]
-        bounds = json_bounds(view, body_len, model.context_length, model.owned_by)
+        bounds = json_bounds(view, body_len, model.context_length, model.owned_by, "reasoning" in model.capabilities)
         if bounds is None:
             return None
         tried = plan.candidates[: plan.policy.max_attempts]

@@ -18,7 +18,7 @@ from control_plane.http.views import listing_view as _view
 from control_plane.pool_key_health import decrypts
 from control_plane.schemas.envelopes import Deleted, ListOf
 from control_plane.schemas.seller import ListingCreate, ListingPatch, ListingView
-from control_plane.validation import check_name, check_uuid, price_micros
+from control_plane.validation import check_cached_ask, check_name, check_uuid, price_micros
 from wire.snapshot import KINDS
 
 _NOT_FOUND = "no listing with this id on your account; list yours with GET /v1/market/listings"
@@ -85,10 +85,17 @@ def _values(body: ListingCreate | ListingPatch) -> dict[str, object]:
     return out
 
 
+def _check_asks(values: dict[str, object]) -> None:
+    ask, cached = values.get("ask_input"), values.get("ask_cached_input")
+    if isinstance(ask, int):
+        check_cached_ask(ask, cached if isinstance(cached, int) else None)
+
+
 async def create_listing(call: Call) -> Response:
     body = await call.body(ListingCreate)
     pool_key_id = check_uuid(body.pool_key_id, "pool_key_id")
     values = _values(body)
+    _check_asks(values)
     async with call.services.pool.acquire() as conn, conn.transaction():
         if await db_pool.get_pool_key(conn, call.account_id, pool_key_id) is None:
             raise BadRequest("pool_key_id: no pool key with this id on your account; add one with POST /v1/pool/keys")
@@ -134,6 +141,11 @@ async def patch_listing(call: Call) -> Response:
     body = await call.body(ListingPatch)
     values = _values(body)
     async with call.services.pool.acquire() as conn, conn.transaction():
+        if "ask_input" in values or "ask_cached_input" in values:
+            now = await db.get_listing(conn, call.account_id, call.path_id())
+            if now is None:
+                raise NotFound(_NOT_FOUND)
+            _check_asks({"ask_input": now["ask_input"], "ask_cached_input": now["ask_cached_input"], **values})
         if not await db.update_listing(conn, call.account_id, call.path_id(), values):
             raise NotFound(_NOT_FOUND)
         row = await db.get_listing(conn, call.account_id, call.path_id())

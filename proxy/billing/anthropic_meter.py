@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import msgspec
 
-from proxy.billing.meter import Estimate, Metered, Usage, UsageDetails, bill
+from proxy.billing.meter import Estimate, Metered, PromptLimit, Usage, UsageDetails, answer_count, bill
 from proxy.billing.stream_tap import TextCounter
 from proxy.billing.tokenizer import count_tokens
 from proxy.sse import Block, SseParser
@@ -41,6 +41,13 @@ class _Block(msgspec.Struct):
     text: str | None = None
     thinking: str | None = None
     name: str | None = None
+    input: msgspec.Raw = msgspec.Raw()
+
+    def texts(self) -> list[str]:
+        out = [t for t in (self.text, self.thinking, self.name) if t]
+        if len(self.input):
+            out.append(bytes(self.input).decode("utf-8", "replace"))
+        return out
 
 
 class _Delta(msgspec.Struct):
@@ -93,16 +100,24 @@ def normalised_usage(usage: shapes.Usage) -> Usage | None:
 
 
 def meter_anthropic_json(body: bytes, prompt_estimate: Estimate, prompt_bound: int, cap: int,
-                         family: str = "") -> Metered:
+                         family: str = "", *, prompt_limit: PromptLimit | None = None,
+                         cross_check: bool = True) -> Metered:
+    """Like `proxy.billing.meter.meter_json`: reported usage cross-checked against our count of the
+    answer (text, thinking, tool calls) and the prompt allowance."""
     try:
         doc = _body.decode(body)
     except msgspec.MsgspecError:
         return bill(None, prompt_estimate, 0, prompt_bound, cap)
+    texts = [t for b in doc.content for t in b.texts()]
     if doc.usage is not None:
         fields: dict[str, int] = {}
         _merge(fields, doc.usage)
-        return bill(anthropic_usage(fields), prompt_estimate, None, prompt_bound, cap)
-    texts = [b.text or b.thinking or "" for b in doc.content]
+        usage = anthropic_usage(fields)
+        counted = None
+        if cross_check:
+            calls = sum(b.type == "tool_use" for b in doc.content)
+            counted = answer_count(texts, calls, min(usage.completion_tokens, cap), family)
+        return bill(usage, prompt_estimate, counted, prompt_bound, cap, prompt_limit=prompt_limit)
     return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
 
 

@@ -1,6 +1,7 @@
 """One admitted request's metering: turns how its response ended into exactly one usage event.
 
-Who pays (README "Billing"): completed -> prompt + completion (reported, capped, else counted);
+Who pays (README "Billing"): completed -> prompt + completion (reported, capped at the bounds and
+our count's allowances, else counted);
 a stream counts as completed once the upstream's last event (`[DONE]`, Anthropic `message_stop`)
 has been read, even if the buyer closes before the upstream's body ends (the openai SDK closes
 the connection right after `[DONE]`);
@@ -105,10 +106,13 @@ class Meter:
         """A whole answer (the upstream's body, before translation) reached the buyer."""
         self._done = True
         adm, b = self._adm, self._bounds
+        limit = b.prompt_limit if b.unit == "token" else None
         if upstream_format == "anthropic":
-            metered = meter_anthropic_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family)
+            metered = meter_anthropic_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family, prompt_limit=limit,
+                                           cross_check=b.cross_check)
         else:
-            metered = meter_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family)
+            metered = meter_json(body, b.estimate, adm.prompt_bound, adm.cap, b.family, prompt_limit=limit,
+                                 cross_check=b.cross_check)
         self._billing.finish(adm, "completed", metered, time.monotonic_ns())
 
     def end_transcription(self, body: bytes, probe: AudioProbe) -> None:
@@ -132,5 +136,6 @@ class Meter:
             if self._usage_of is not None:
                 usage = self._usage_of() if end == "completed" else None
             counted = tap.counted_tokens(self._bounds.family)
-            metered = bill(usage, self._bounds.estimate, counted, adm.prompt_bound, adm.cap)
+            metered = bill(usage, self._bounds.estimate, counted, adm.prompt_bound, adm.cap,
+                           prompt_limit=self._bounds.prompt_limit)
         self._billing.finish(adm, end, metered, tap.first_chunk_ns)

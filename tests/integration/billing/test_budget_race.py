@@ -76,7 +76,8 @@ async def _replay_all(stack: BillingStack) -> int:
                             model=r["model"], provider=r["provider"], upstream_model=r["upstream_model"],
                             status=r["status"], prompt_tokens=r["prompt_tokens"] + 1,
                             completion_tokens=r["completion_tokens"] + 1,
-                            asks=Asks(ask_input=r["ask_input"], ask_output=r["ask_output"]), month=r["month"])
+                            asks=Asks(ask_input=r["ask_input"], ask_output=r["ask_output"]), month=r["month"],
+                            reserved_micro_usd=r["reserved_micro_usd"])
             await redis.xadd(usage_stream(stack.prefix), {"e": encode_event(ev)})
         return len(rows)
 

@@ -40,7 +40,8 @@ def test_tap_and_translator_agree() -> None:
 
 
 def test_json_usage_and_estimate() -> None:
-    body = b'{"content":[{"type":"text","text":"abcdefgh"}],"usage":{"input_tokens":10,"output_tokens":7}}'
+    body = (b'{"content":[{"type":"text","text":"one two three four five six seven"}],'
+            b'"usage":{"input_tokens":10,"output_tokens":7}}')
     m = meter_anthropic_json(body, prompt_estimate=3, prompt_bound=500, cap=5)
     assert (m.prompt_tokens, m.completion_tokens, m.estimated) == (10, 5, False)
     asked: list[int] = []

@@ -149,7 +149,9 @@ def test_openai_json_bodies_meter_the_same_however_spaced(name: str, usage: tupl
     body = transcript(name)
     doc = orjson.loads(body)
     for form in (body, orjson.dumps(doc), orjson.dumps(doc, option=orjson.OPT_INDENT_2).replace(b"\n", b"\r\n")):
-        m = meter_json(form, 0, BOUND, BOUND)
+        # the transcripts' short texts under-state their reported completions: reading usage is what is
+        # tested here, the cross-check against the text in test_billing_invariants
+        m = meter_json(form, 0, BOUND, BOUND, cross_check=False)
         assert (m.prompt_tokens, m.completion_tokens, m.cached_tokens, m.estimated) == (*usage, False)
 
 
@@ -164,5 +166,5 @@ def test_json_body_without_usage_counts_the_answer_text_however_spaced() -> None
 def test_anthropic_json_body_meters_the_same_however_spaced() -> None:
     body = transcript("anthropic_pretty.json")
     for form in (body, orjson.dumps(orjson.loads(body))):
-        m = meter_anthropic_json(form, 0, BOUND, BOUND)
+        m = meter_anthropic_json(form, 0, BOUND, BOUND, cross_check=False)
         assert (m.prompt_tokens, m.completion_tokens, m.cached_tokens, m.estimated) == (2595, 503, 500, False)
