@@ -91,6 +91,7 @@ def test_anthropic_beta_is_refused_unless_it_cannot_raise_the_price() -> None:
         check_beta(b"fine-grained-tool-streaming-2025-05-14, context-1m-2025-08-07")
     assert "anthropic-beta" in err.value.message and "context-1m-2025-08-07" in err.value.message
     check_beta(b"interleaved-thinking-2025-05-14")
+    check_beta(b"claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14")
     check_beta(None)
 
 
