@@ -32,7 +32,8 @@ from proxy.validation_messages import MessagesRequest
 # Betas that change the wire format or lower the cost, never the price of a token
 # (`claude-code-20250219` only names the client: Claude Code sends it on every request).
 ALLOWED_BETAS = frozenset({
-    "claude-code-20250219", "fine-grained-tool-streaming-2025-05-14", "interleaved-thinking-2025-05-14", "token-efficient-tools-2025-02-19",
+    "claude-code-20250219", "fine-grained-tool-streaming-2025-05-14", "interleaved-thinking-2025-05-14",
+    "token-efficient-tools-2025-02-19",
 })
 _CHAT_TIERS = frozenset({"auto", "default"})
 _MESSAGES_TIERS = frozenset({"auto", "standard_only"})
