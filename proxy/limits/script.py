@@ -10,8 +10,8 @@ want, give, debt, entry, extra, probe.
   or before now - span leave; `give` ("id:amount,...") shrinks named entries (leases handed
   back, refunds); `debt` is added without a check; then a grant of `want` (only if at least
   `probe`, the smallest waiting cost, fits) is recorded as entry `entry`, plus up to `extra`
-  headroom, which never takes more than 1/(2 x live replicas) of what is left, so the last
-  units of a window go to whoever waits for them. A worker may spend a grant for at most the
+  headroom, only while more than half the window is left and never more than 1/(2 x live
+  replicas) of it, so the last half of a window goes exactly to whoever waits for it. A worker may spend a grant for at most the
   lease TTL after it asked, and `span` = window + TTL, so every unit spent stays counted for a
   whole window after it is spent: no window of the limit ever admits more than `limit`.
   Answers (granted, amount in the window, seconds until `probe` fits, seconds until empty).
@@ -92,8 +92,9 @@ for j = 0, (#KEYS - 3) / 2 do
     local grant = 0
     if want + extra > 0 and limit - u >= probe then
       grant = math.min(want, limit - u)
-      if kind == 'w' and extra > 0 then
-        grant = grant + math.max(0, math.min(extra, math.floor((limit - u - grant) / (2 * nlive))))
+      local rest = limit - u - grant
+      if kind == 'w' and extra > 0 and rest >= limit / 2 then
+        grant = grant + math.max(0, math.min(extra, math.floor(rest / (2 * nlive))))
       end
       if kind == 'w' then
         redis.call('HSET', h, entry, tostring(grant))
