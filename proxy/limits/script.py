@@ -11,9 +11,10 @@ want, give, debt, entry, extra, probe.
   back, refunds); `debt` is added without a check; then a grant of `want` (only if at least
   `probe`, the smallest waiting cost, fits) is recorded as entry `entry`, plus up to `extra`
   headroom, only while more than half the window is left and never more than 1/(2 x live
-  replicas) of it, so the last half of a window goes exactly to whoever waits for it. A worker may spend a grant for at most the
-  lease TTL after it asked, and `span` = window + TTL, so every unit spent stays counted for a
-  whole window after it is spent: no window of the limit ever admits more than `limit`.
+  replicas) of it, so the last half of a window goes exactly to whoever waits for it. A worker
+  may spend a grant for at most the lease TTL after it asked, and `span` = window + TTL, so
+  every unit spent stays counted for a whole window after it is spent: no window of the limit
+  ever admits more than `limit`.
   Answers (granted, amount in the window, seconds until `probe` fits, seconds until empty).
 - kind "d", a day counter (the hash's `_u`; the key names the UTC day, `span` = seconds to its
   end): `give` and `debt` as above, a grant only if `probe` fits. Same four answers.

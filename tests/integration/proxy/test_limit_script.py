@@ -19,8 +19,7 @@ from proxy.limits import lease as L
 from proxy.limits.limiter import Limiter
 from proxy.limits.redis_sync import RedisLimitSync
 from tests.support import redisdb
-
-from ...unit.proxy.limits.test_window import max_in_any_window
+from tests.unit.proxy.limits.test_window import max_in_any_window
 
 WINDOW = 60.0
 TTL = 0.25
@@ -77,7 +76,7 @@ def test_no_rolling_window_admits_more_than_the_limit_across_workers(redis_url: 
         try:
             for worker, dt, n, sync_too in steps:
                 cluster.now += dt
-                for taken, cost in await cluster.requests(worker, "a:acct:r", limit, [1.0] * n):
+                for _taken, cost in await cluster.requests(worker, "a:acct:r", limit, [1.0] * n):
                     cluster.spends.append((cluster.now, cost))
                 if sync_too:  # a background round: idle grants go back, headroom is asked
                     await cluster.round(worker)
