@@ -173,6 +173,14 @@ def remaining(lease: Lease, now: float) -> float:
     return min(lease.limit, available(lease))
 
 
+def exhausted(lease: Lease, cost: float, now: float) -> bool:
+    """Known not to fit `cost` now: the local window says so, or the last round did and the
+    moment it named for the next free unit has not come yet (after it, only a round can tell)."""
+    if lease.local is not None:
+        return W.remaining(lease.local, now) * (lease.limit / lease.local.limit if lease.local.limit else 1.0) < cost
+    return lease.synced and now < lease.next_free and available(lease) < cost
+
+
 def reset(lease: Lease, now: float) -> float:
     """Seconds until the next unit frees when exhausted, else until the whole window is free."""
     local = lease.local

@@ -147,7 +147,7 @@ class Limiter:
     def known_short(self, lease: L.Lease, cost: float) -> float:
         """Seconds until `cost` fits if this worker already knows it does not (else 0)."""
         now = self._clock()
-        if (lease.synced or lease.local is not None) and L.remaining(lease, now) < cost:
+        if L.exhausted(lease, cost, now):
             return max(lease.next_free - now if lease.local is None else L.reset(lease, now), 0.001)
         return 0.0
 
@@ -233,7 +233,7 @@ class Limiter:
             return self._capped
         out = {lid for lid, s in self._slots.items() if S.is_full(s)}
         for lid, lease in self._listing_leases.items():
-            if (lease.synced or lease.local is not None) and L.remaining(lease, now) < 1:
+            if L.exhausted(lease, 1.0, now):
                 out.add(lid)
         if out != self._capped:
             self._capped = frozenset(out)
@@ -246,7 +246,7 @@ class Limiter:
         now, best = self._clock(), math.inf
         for lid in listing_ids:
             lease = self._listing_leases.get(lid)
-            if lease is not None and L.remaining(lease, now) < 1:
+            if lease is not None and L.exhausted(lease, 1.0, now):
                 best = min(best, max(L.reset(lease, now), 0.001))
             else:
                 best = min(best, S.RETRY_S)

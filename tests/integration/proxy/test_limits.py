@@ -199,6 +199,7 @@ def test_listing_rpm_cap_serves_5_of_20_and_429s_the_rest(pair: Pair) -> None:
     capped = [r for r in replies if r.status_code == 429]
     assert len(capped) == 15 and all("seller's capacity" in r.json()["error"]["message"] for r in capped)
     assert all(1 <= int(r.headers["retry-after"]) <= WINDOW + 1 for r in capped)
+    assert all(int(r.headers["retry-after-ms"]) > 1000 for r in capped)  # from the earliest slot, not a guess
 
 
 def test_listing_rpm_cap_falls_back_to_the_next_listing(pair: Pair) -> None:

@@ -63,3 +63,10 @@ def test_headroom_only_for_busy_keys() -> None:
         assert L.decide(lease, 1, 0.0, 0.0) == L.ADMITTED
     L.granted(lease, 0, "e2", 10, 0.0, 60.25, 0.0, 0.0)  # a round after 10 admissions
     assert L.want(lease, 0.0) == (0, 10.0)
+
+
+def test_known_exhausted_only_until_the_moment_the_round_named() -> None:
+    lease = L.Lease(5, 60.0, 0.25)
+    L.granted(lease, 0, "e1", 5, 42.0, 60.25, 5.0, 5.0)  # full; the first unit frees at 47.0
+    assert L.exhausted(lease, 1, 46.9)
+    assert not L.exhausted(lease, 1, 47.0)  # routing tries the listing again; the next round tells
