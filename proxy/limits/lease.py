@@ -18,6 +18,10 @@ Degraded mode (Redis unreachable, or standalone): the lease admits from `local`,
 limit / n for n known replicas, seeded with this worker's share of the last known usage; what
 it admitted is charged to Redis when it returns.
 
+Exactness at the edge: each round also reports what the worker holds unspent, and a request
+that finds the window full while other live workers hold unspent grants waits for them to be
+spent or handed back (grants expire after the TTL) instead of being refused early.
+
 `decide` answers ADMITTED (taken; `taken` names the entries), WAIT (ask the sync loop, then
 decide again) or a positive number of seconds after which a retry can succeed (refused).
 """
@@ -46,7 +50,7 @@ class Chunk:
 class Lease:
     __slots__ = ("kind", "limit", "window", "ttl", "ends", "chunks", "returns", "debt", "demand", "probe", "epoch",
                  "used", "count", "predicted", "predicted_count", "view_used", "view_at", "next_free", "full_free",
-                 "synced", "last_used", "local", "degraded_used", "taken")
+                 "synced", "last_used", "local", "degraded_used", "taken", "others_held", "reported")
 
     def __init__(self, limit: float, window: float, ttl: float, kind: str = "w", ends: float = math.inf) -> None:
         self.kind = kind
@@ -73,6 +77,8 @@ class Lease:
         self.local: W.Window | None = None  # set in degraded mode
         self.degraded_used = 0.0
         self.taken: list[tuple[str, float]] = []  # the entries the last admission took from
+        self.others_held = 0.0  # units other live workers hold unspent (as of the last round)
+        self.reported = 0.0  # what this worker last told Redis it holds
 
     @property
     def span(self) -> float:
@@ -120,8 +126,8 @@ def decide(lease: Lease, cost: float, now: float, since: float) -> float:
         lease.count += 1
         lease.last_used = now
         return ADMITTED
-    if lease.synced and lease.view_at >= since and available(lease) < cost:
-        return max(lease.next_free - now, 0.001)
+    if lease.synced and lease.view_at >= since and available(lease) < cost and lease.others_held < cost:
+        return max(lease.next_free - now, 0.001)  # full, and nothing granted elsewhere can come back
     return WAIT
 
 

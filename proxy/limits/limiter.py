@@ -47,6 +47,7 @@ class Op:
     probe: float
     target: L.Lease | S.Slots
     sent_at: float = 0.0
+    held: float = 0.0  # this worker's unspent grants of the limit
 
 
 @dataclass(slots=True)
@@ -118,8 +119,10 @@ class Limiter:
         now = self._clock()
         since, deadline, registered = now, now + self.wait_s, -1
         while (verdict := L.decide(lease, cost, now, since)) == L.WAIT:
-            if now >= deadline:  # the sync did not answer in time: this lease uses its local share
-                L.degrade(lease, self.replicas, now)
+            if now >= deadline:
+                if lease.synced and lease.view_at >= since:  # Redis answers; the units are held elsewhere
+                    return max(lease.ttl, 0.001)
+                L.degrade(lease, self.replicas, now)  # the sync did not answer in time: the local share
                 continue
             if registered != lease.epoch:
                 registered = L.ask(lease, cost)
@@ -277,13 +280,15 @@ class Limiter:
                 del self._leases[key]
                 continue
             need, extra = L.want(lease, now)
-            if need > 0 or extra > 0 or lease.returns or lease.debt or lease.demand \
+            held = L.allowance(lease)
+            if need > 0 or extra > 0 or lease.returns or lease.debt or lease.demand or held != lease.reported \
                     or (now - lease.last_used < 2.0 and now - lease.view_at > 0.5):
                 give = ",".join(f"{e}:{a:.6g}" for e, a in lease.returns.items() if e)
                 span = lease.span if lease.kind == "w" else max(lease.ends - now, 1.0)
                 probe = lease.probe if lease.probe != math.inf else 1.0
                 ops.append(Op(key, lease.kind, lease.limit, span, need, give, lease.debt, self._entry(), extra,
-                              min(probe, lease.limit), lease, now))
+                              min(probe, lease.limit), lease, now, held))
+                lease.reported = held
                 lease.returns, lease.debt, lease.demand, lease.probe = {}, 0.0, 0.0, math.inf
                 lease.epoch += 1
             elif now - lease.last_used > lease.span and not lease.chunks:
@@ -303,9 +308,11 @@ class Limiter:
         now = self._clock()
         self.replicas = max(self.min_replicas, replicas)
         for i, op in enumerate(ops):
-            got, used, wait, reset_in = results[4 * i: 4 * i + 4]
+            got, used, wait, reset_in, others = results[5 * i: 5 * i + 5]
             if isinstance(op.target, L.Lease):
                 L.granted(op.target, got, op.entry, used, wait, reset_in, op.sent_at, now)
+                op.target.others_held = others
+                op.target.reported += got
             else:
                 S.granted(op.target, int(got), int(used))
         self.round_done()

@@ -58,8 +58,8 @@ class RedisLimitSync:
         keys = [self._tag + "replicas"]
         args: list[str | int | float] = [self._worker, _HEARTBEAT_TTL_MS, self._clock_offset]
         for op in ops:
-            keys += [self._tag + op.key, self._tag + op.key + ":a"]
-            args += [op.kind, op.limit, op.span, op.want, op.give, op.debt, op.entry, op.extra, op.probe]
+            keys += [self._tag + op.key, self._tag + op.key + ":a", self._tag + op.key + ":h"]
+            args += [op.kind, op.limit, op.span, op.want, op.give, op.debt, op.entry, op.extra, op.probe, op.held]
         async with asyncio.timeout(self._timeout):
             script = await self._redis.script()
             raw: list[bytes] = await script(keys=keys, args=args)

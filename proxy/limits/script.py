@@ -1,9 +1,9 @@
 """The one Lua script of the limit sync: a heartbeat plus every key of a round, atomically.
 
-KEYS[1] is the replica set (a sorted set: worker id -> last heartbeat, Redis time); then two
-keys per limit (a sorted set and a hash). ARGV: worker id, heartbeat TTL in ms, clock offset
-(seconds added to Redis's clock; 0 outside tests), then nine per limit: kind, limit, span,
-want, give, debt, entry, extra, probe.
+KEYS[1] is the replica set (a sorted set: worker id -> last heartbeat, Redis time); then three
+keys per limit (a sorted set, a hash, and a hash of what each worker holds unspent). ARGV:
+worker id, heartbeat TTL in ms, clock offset (seconds added to Redis's clock; 0 outside tests),
+then ten per limit: kind, limit, span, want, give, debt, entry, extra, probe, held.
 
 - kind "w", a sliding-window log (`proxy.limits.window` states the rules): the sorted set holds
   entry id -> stamp, the hash entry id -> amount and `_u`, the amount in the window. Entries at
@@ -15,18 +15,21 @@ want, give, debt, entry, extra, probe.
   may spend a grant for at most the lease TTL after it asked, and `span` = window + TTL, so
   every unit spent stays counted for a whole window after it is spent: no window of the limit
   ever admits more than `limit`.
-  Answers (granted, amount in the window, seconds until `probe` fits, seconds until empty).
+  Each worker also records what it holds unspent (`held` + this grant), so a worker that finds
+  the window full can tell whether units granted to live others may still come back.
+  Answers (granted, amount in the window, seconds until `probe` fits, seconds until empty,
+  units other live workers hold unspent).
 - kind "d", a day counter (the hash's `_u`; the key names the UTC day, `span` = seconds to its
-  end): `give` and `debt` as above, a grant only if `probe` fits. Same four answers.
+  end): `give` and `debt` as above, a grant only if `probe` fits. Same five answers.
 - kind "c", a concurrency cap (the hash: worker -> slots held): holdings of dead workers are
   dropped; this worker may hold min(want, cap - others), never less than `give` (its requests
-  in flight). Answers (held, cap - others - held, 0, 0).
+  in flight). Answers (held, cap - others - held, 0, 0, 0).
 
-Returns {live replicas, four numbers per limit}; numbers as strings (Lua floats survive). All
+Returns {live replicas, five numbers per limit}; numbers as strings (Lua floats survive). All
 keys carry one hash tag, so the script also runs on Redis Cluster (in one slot).
 """
 
-ARGS_PER_OP = 9
+ARGS_PER_OP = 10
 
 LUA = """
 local t = redis.call('TIME')
@@ -58,13 +61,21 @@ local function gives(h, z, give)
   return freed
 end
 
-for j = 0, (#KEYS - 3) / 2 do
-  local z, h = KEYS[2 + 2 * j], KEYS[3 + 2 * j]
-  local a = 4 + j * 9
+local function live_set()
+  if live == nil then
+    live = {}
+    for _, w in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - ttl, '+inf')) do live[w] = true end
+  end
+  return live
+end
+
+for j = 0, (#KEYS - 4) / 3 do
+  local z, h, hh = KEYS[2 + 3 * j], KEYS[3 + 3 * j], KEYS[4 + 3 * j]
+  local a = 4 + j * 10
   local kind = ARGV[a]
   local limit, span, want = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local give, debt, entry = ARGV[a + 4], tonumber(ARGV[a + 5]), ARGV[a + 6]
-  local extra, probe = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local extra, probe, held = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
   if kind == 'w' or kind == 'd' then
     local u = 0
     if kind == 'w' then
@@ -125,15 +136,24 @@ for j = 0, (#KEYS - 3) / 2 do
       if limit - u < probe then wait = span end
       redis.call('PEXPIRE', h, math.ceil((span + 3600) * 1000))
     end
+    local others = 0
+    local holders = redis.call('HGETALL', hh)
+    for i = 1, #holders, 2 do
+      if holders[i] ~= worker then
+        if live_set()[holders[i]] then others = others + tonumber(holders[i + 1])
+        else redis.call('HDEL', hh, holders[i]) end
+      end
+    end
+    if held + grant > 0 then redis.call('HSET', hh, worker, tostring(held + grant))
+    else redis.call('HDEL', hh, worker) end
+    redis.call('PEXPIRE', hh, math.ceil((span + 10) * 1000))
     out[#out + 1] = tostring(grant)
     out[#out + 1] = tostring(u)
     out[#out + 1] = tostring(math.max(wait, 0))
     out[#out + 1] = tostring(math.max(reset, 0))
+    out[#out + 1] = tostring(others)
   else
-    if live == nil then
-      live = {}
-      for _, w in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - ttl, '+inf')) do live[w] = true end
-    end
+    live_set()
     local held = redis.call('HGETALL', h)
     local others = 0
     for i = 1, #held, 2 do
@@ -146,6 +166,7 @@ for j = 0, (#KEYS - 3) / 2 do
     redis.call('PEXPIRE', h, 60000)
     out[#out + 1] = tostring(mine)
     out[#out + 1] = tostring(limit - others - mine)
+    out[#out + 1] = '0'
     out[#out + 1] = '0'
     out[#out + 1] = '0'
   end
