@@ -1,4 +1,4 @@
-"""Hot-path cost of rate limiting: `python bench/limits_cost.py [--seconds 3] [--rounds 2] [--baseline REV]`.
+"""Hot-path cost of rate limiting: `python bench/limits_cost.py [--seconds 3] [--rounds 2] [--baseline REV] [--inproc]`.
 
 One run, one stack (bench.stack): the Dragonfly proxy (one worker, CPU 1) against the canned
 nginx upstream, JSON chat completions at c=64 with wrk, in interleaved rounds of four configs:
@@ -7,6 +7,11 @@ Redis sliding-window leases, and the same with the proxy code of `--baseline` (d
 merge base with main, i.e. the token buckets this branch replaced; exported with `git archive`
 and put first on PYTHONPATH). The bench buyer gets limits far above the load (every request is
 admitted, so the whole admission path runs: RPM, TPM reservation, usage settle, headers).
+
+`--inproc`: instead of wrk, the CPU per request of the admission path alone
+(`bench/limits_admission.py`, 20,000 admissions 64 at a time with the Redis sync running), this
+checkout and the baseline alternately, `--rounds` times each: CPU time is far steadier than
+throughput on a shared machine.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,10 +55,26 @@ def export(rev: str, into: Path) -> str:
     return commit
 
 
+def inproc(baseline_dir: Path, commit: str, rounds: int) -> None:
+    script = ROOT / "bench" / "limits_admission.py"
+    runs: dict[str, list[float]] = {"this branch (sliding-window leases)": [], f"baseline {commit} (token buckets)": []}
+    for _ in range(rounds):
+        for name, path in zip(runs, ("", str(baseline_dir)), strict=True):
+            env = {**os.environ, "PYTHONPATH": path}
+            out = subprocess.run([sys.executable, str(script), "20000"], env=env, check=True, capture_output=True,
+                                 text=True).stdout
+            runs[name].append(orjson.loads(out)["cpu_us"])
+            print(f"{name}: {runs[name][-1]:.1f} µs CPU per request", flush=True)
+    print("\n| code | CPU µs per request, admission path (median) |\n|---|---|")
+    for name, values in runs.items():
+        print(f"| {name} | {statistics.median(values):.1f} |")
+
+
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="bench/limits_cost.py", description=__doc__)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--inproc", action="store_true", help="CPU per request of the admission path, no servers")
     p.add_argument("--baseline", default="", help="git revision of the previous algorithm (default: merge base with main)")
     args = p.parse_args(argv)
     rev = args.baseline or subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT, check=True,
@@ -63,6 +85,12 @@ def main(argv: list[str]) -> None:
     commit = export(rev, baseline_dir)
     (work / "neutral").mkdir()
     os.chdir(work / "neutral")  # an empty cwd: servers import this checkout (editable install) or the baseline
+    if args.inproc:
+        try:
+            inproc(baseline_dir, commit, args.rounds)
+        finally:
+            subprocess.run(["rm", "-rf", str(work)], check=False)
+        return
     configs = {**CONFIGS, f"limits on, Redis token-bucket leases ({commit})":
                {"DF_LIMITS": "1", "DF_REDIS_URL": REDIS, "PYTHONPATH": str(baseline_dir)}}
     ensure_tools()

@@ -48,9 +48,11 @@ class Admission:
         self.limiter = limiter
         self.account_id = account.id
         self.rpm, self.tpm = account_limits(account, plans)
-        daily = [("k", key.id, key.daily_request_limit, key.daily_token_quota)] if key is not None else []
-        daily.append(("a", account.id, account.daily_request_limit, account.daily_token_quota))
-        self.daily = [d for d in daily if d[2] is not None or d[3] is not None]
+        self.daily: list[tuple[str, str, int | None, int | None]] = []
+        if key is not None and (key.daily_request_limit is not None or key.daily_token_quota is not None):
+            self.daily.append(("k", key.id, key.daily_request_limit, key.daily_token_quota))
+        if account.daily_request_limit is not None or account.daily_token_quota is not None:
+            self.daily.append(("a", account.id, account.daily_request_limit, account.daily_token_quota))
         self.rpm_view: L.Lease | None = None  # the request window, for headers
         self.tpm_view: L.Lease | None = None  # the token window, for headers
         self.requests: list[Grant] = []  # request counts taken (given back if a later limit refuses)
@@ -76,8 +78,7 @@ class Admission:
     async def admit(self) -> None:
         lim, acct = self.limiter, self.account_id
         if self.rpm is not None:
-            grant, wait = await lim.take(f"a:{acct}:r", self.rpm, 1.0)
-            self.rpm_view = lim.view(f"a:{acct}:r", self.rpm)
+            self.rpm_view, grant, wait = await lim.take(f"a:{acct}:r", self.rpm, 1.0)
             if grant is None:
                 raise self._refuse("requests", f"Rate limit reached for requests: {self.rpm:,} per "
                                    f"{lim.window_name()} for this account. The next request is admitted in "
@@ -88,7 +89,7 @@ class Admission:
         day, left = lim.day() if self.daily else (0, 0.0)
         for scope, sid, requests, _ in self.daily:
             if requests is not None:
-                grant, _ = await lim.take(f"d:{scope}:{sid}:r:{day}", requests, 1.0)
+                _, grant, _ = await lim.take(f"d:{scope}:{sid}:r:{day}", requests, 1.0)
                 if grant is None:
                     raise self._daily("daily_requests", scope, requests, left)
                 self.requests.append(grant)
@@ -107,14 +108,14 @@ class Admission:
         cost = reservation(body_len, max_tokens, default_max_tokens)
         lim, acct = self.limiter, self.account_id
         if self.tpm is not None:
-            grant, wait = await lim.take(f"a:{acct}:t", self.tpm, cost)
+            _, grant, wait = await lim.take(f"a:{acct}:t", self.tpm, cost)
             if grant is None:
                 raise self._tokens_refused(wait)
             self.tokens.append(grant)
         day, left = lim.day() if self.daily else (0, 0.0)
         for scope, sid, _, quota in self.daily:
             if quota is not None:
-                grant, _ = await lim.take(f"d:{scope}:{sid}:t:{day}", quota, cost)
+                _, grant, _ = await lim.take(f"d:{scope}:{sid}:t:{day}", quota, cost)
                 if grant is None:
                     raise self._daily("daily_tokens", scope, quota, left)
                 self.tokens.append(grant)

@@ -18,12 +18,13 @@ Header = tuple[bytes, bytes]
 
 def duration(seconds: float) -> str:
     """OpenAI's reset format: `20ms` below a second, else `1h2m3s` / `6m0s` / `7.66s`."""
-    ms = max(0, math.ceil(seconds * 1000))
+    ms = math.ceil(seconds * 1000) if seconds > 0 else 0
     if ms < 1000:
         return f"{ms}ms"
     hours, rest = divmod(ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
-    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    whole, frac = divmod(rest, 1000)
+    secs = f"{whole}.{frac:03d}".rstrip("0") if frac else str(whole)
     if hours:
         return f"{hours}h{minutes}m{secs}s"
     if minutes:
@@ -37,15 +38,16 @@ def retry_headers(wait: float) -> list[Header]:
 
 
 def request_headers(limit: float, left: float, reset: float) -> list[Header]:
-    reset_s = str(math.ceil(max(reset, 0.0))).encode()
-    return [(b"x-ratelimit-limit", b"%d" % limit), (b"x-ratelimit-remaining", b"%d" % max(left, 0)),
-            (b"x-ratelimit-reset", reset_s),
-            (b"x-ratelimit-limit-requests", b"%d" % limit), (b"x-ratelimit-remaining-requests", b"%d" % max(left, 0)),
+    cap, rest = b"%d" % limit, b"%d" % (left if left > 0 else 0)
+    return [(b"x-ratelimit-limit", cap), (b"x-ratelimit-remaining", rest),
+            (b"x-ratelimit-reset", b"%d" % (math.ceil(reset) if reset > 0 else 0)),
+            (b"x-ratelimit-limit-requests", cap), (b"x-ratelimit-remaining-requests", rest),
             (b"x-ratelimit-reset-requests", duration(reset).encode())]
 
 
 def token_headers(limit: float, left: float, reset: float) -> list[Header]:
-    return [(b"x-ratelimit-limit-tokens", b"%d" % limit), (b"x-ratelimit-remaining-tokens", b"%d" % max(left, 0)),
+    return [(b"x-ratelimit-limit-tokens", b"%d" % limit),
+            (b"x-ratelimit-remaining-tokens", b"%d" % (left if left > 0 else 0)),
             (b"x-ratelimit-reset-tokens", duration(reset).encode())]
 
 

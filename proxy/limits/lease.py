@@ -109,6 +109,17 @@ def decide(lease: Lease, cost: float, now: float, since: float) -> float:
             lease.last_used = now
             return ADMITTED
         return max(W.wait_s(local, cost, now), 0.001)
+    chunks = lease.chunks
+    if chunks and chunks[0].left >= cost and chunks[0].expires > now:  # the common case: one grant covers it
+        first = chunks[0]
+        first.left -= cost
+        lease.taken = [(first.entry, cost)]
+        if first.left <= 0:
+            chunks.pop(0)
+        lease.used += cost
+        lease.count += 1
+        lease.last_used = now
+        return ADMITTED
     _expire(lease, now)
     if allowance(lease) >= cost:
         taken, need = [], cost
@@ -187,14 +198,14 @@ def exhausted(lease: Lease, cost: float, now: float) -> bool:
     return lease.synced and now < lease.next_free and available(lease) < cost
 
 
-def reset(lease: Lease, now: float) -> float:
-    """Seconds until the next unit frees when exhausted, else until the whole window is free."""
+def reset(lease: Lease, now: float, left: float) -> float:
+    """Seconds until the next unit frees when exhausted (`left` < 1), else until the whole window is free."""
     local = lease.local
     if local is not None:
-        return W.reset_s(local, now) if W.remaining(local, now) >= 1 else W.wait_s(local, 1.0, now)
+        return W.reset_s(local, now) if left >= 1 else W.wait_s(local, 1.0, now)
     if not lease.synced:
         return 0.0
-    return max(0.0, (lease.full_free if remaining(lease, now) >= 1 else lease.next_free) - now)
+    return max(0.0, (lease.full_free if left >= 1 else lease.next_free) - now)
 
 
 def want(lease: Lease, now: float) -> tuple[float, float]:

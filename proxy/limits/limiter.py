@@ -136,13 +136,15 @@ class Limiter:
             now = self._clock()
         return verdict
 
-    async def take(self, key: str, limit: float, cost: float) -> tuple[Grant | None, float]:
-        """Spend `cost` of a limit: (the grant, 0) or (None, seconds until a retry can succeed)."""
+    async def take(self, key: str, limit: float, cost: float) -> tuple[L.Lease, Grant | None, float]:
+        """Spend `cost` of a limit: (its lease, the grant, 0) or (its lease, None, seconds until a
+        retry can succeed)."""
         lease = self._lease(key, limit, self._clock())
-        verdict = await self._decide(lease, min(cost, limit))
+        cost = cost if cost < limit else limit
+        verdict = await self._decide(lease, cost)
         if verdict != L.ADMITTED:
-            return None, verdict
-        return Grant(lease, lease.taken, min(cost, limit)), 0.0
+            return lease, None, verdict
+        return lease, Grant(lease, lease.taken, cost), 0.0
 
     def view(self, key: str, limit: float) -> L.Lease:
         return self._lease(key, limit, self._clock())
@@ -151,7 +153,7 @@ class Limiter:
         """Seconds until `cost` fits if this worker already knows it does not (else 0)."""
         now = self._clock()
         if L.exhausted(lease, cost, now):
-            return max(lease.next_free - now if lease.local is None else L.reset(lease, now), 0.001)
+            return max(lease.next_free - now if lease.local is None else L.reset(lease, now, 0.0), 0.001)
         return 0.0
 
     def settle(self, grant: Grant | None, actual: float | None) -> None:
@@ -176,9 +178,11 @@ class Limiter:
         now = self._clock()
         out: list[Header] = []
         if rpm is not None:
-            out += request_headers(rpm.limit, L.remaining(rpm, now), L.reset(rpm, now))
+            left = L.remaining(rpm, now)
+            out += request_headers(rpm.limit, left, L.reset(rpm, now, left))
         if tpm is not None:
-            out += token_headers(tpm.limit, L.remaining(tpm, now), L.reset(tpm, now))
+            left = L.remaining(tpm, now)
+            out += token_headers(tpm.limit, left, L.reset(tpm, now, left))
         return out
 
     def refuse(self, kind: str, message: str, wait: float, headers: list[Header]) -> RateLimited:
@@ -190,7 +194,7 @@ class Limiter:
         True or a Slots to pass to `release_listing` when the relay ends."""
         rpm_grant = None
         if listing.rpm_limit is not None:
-            rpm_grant, _ = await self.take(f"l:{listing.id}:r", listing.rpm_limit, 1.0)
+            _, rpm_grant, _ = await self.take(f"l:{listing.id}:r", listing.rpm_limit, 1.0)
             if rpm_grant is None:
                 self.rejections["listing_rpm"] += 1
                 return False
@@ -250,7 +254,7 @@ class Limiter:
         for lid in listing_ids:
             lease = self._listing_leases.get(lid)
             if lease is not None and L.exhausted(lease, 1.0, now):
-                best = min(best, max(L.reset(lease, now), 0.001))
+                best = min(best, max(L.reset(lease, now, 0.0), 0.001))
             else:
                 best = min(best, S.RETRY_S)
         return best if best != math.inf else S.RETRY_S

@@ -20,7 +20,7 @@ def test_a_fresh_view_of_a_full_window_refuses_with_the_moment_it_frees() -> Non
     L.granted(lease, 0, "e1", 10, 42.0, 60.25, 5.0, 5.0)
     assert L.decide(lease, 1, 5.0, 5.0) == 42.0
     assert L.decide(lease, 1, 6.0, 6.0) == L.WAIT  # a newer request asks Redis again
-    assert L.reset(lease, 5.0) == 42.0
+    assert L.reset(lease, 5.0, L.remaining(lease, 5.0)) == 42.0
 
 
 def test_grants_expire_and_go_back_and_idle_ones_too() -> None:
