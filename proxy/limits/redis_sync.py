@@ -58,7 +58,8 @@ class RedisLimitSync:
         keys = [self._tag + "replicas"]
         args: list[str | int | float] = [self._worker, _HEARTBEAT_TTL_MS, self._clock_offset]
         for op in ops:
-            keys += [self._tag + op.key, self._tag + op.key + ":a", self._tag + op.key + ":h"]
+            name = self._tag + "w:" + op.key  # "w:": not the token buckets' keys (a rolling deploy shares Redis)
+            keys += [name, name + ":a", name + ":h"]
             args += [op.kind, op.limit, op.span, op.want, op.give, op.debt, op.entry, op.extra, op.probe, op.held]
         async with asyncio.timeout(self._timeout):
             script = await self._redis.script()
