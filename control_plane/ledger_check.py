@@ -7,13 +7,15 @@ Invariants, over the whole ledger (exit 0 when all hold, 1 with one line per vio
  4. every generation is billed once: cost > 0 <=> exactly one usage journal, whose postings are
     buyer -cost, seller +payout, platform_fee +fee; every usage journal has its generation;
  5. cost = seller payout + platform fee, and it is reproducible from (tokens, asks, fees) with
-    `wire.pricing.charge`;
+    `wire.pricing.charge`; a capped generation (`capped_micro_usd` > 0) costs that charge minus
+    the cut, at most its reservation, split by `wire.pricing.capped`;
  6. each key's month-to-date spend equals the sum of its generations' costs in that month;
  7. every confirmed top-up payment has exactly one `topup` journal (its own payment id and account,
     external -received, buyer +received) and every topup journal has its confirmed payment; no
     payment was confirmed at or after its expiry;
  8. no two payment intents held one deposit address at the same time.
-Warnings (printed, not failures): buyer balances below zero (only the offline allowance can do it).
+Warnings (printed, not failures): buyer balances below zero (settlement never takes a balance below
+zero; only charges settled before that rule existed can have).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import asyncpg
 
 from control_plane.db.pool import connect
 from control_plane.settings import load_settings
-from wire.pricing import Asks, charge
+from wire.pricing import Asks, capped, charge
 
 CHECKS: dict[str, str] = {
     "journal postings sum to zero": """
@@ -100,11 +102,17 @@ async def check(conn: asyncpg.Connection) -> tuple[list[str], list[str]]:
         async for r in conn.cursor(
             "SELECT request_id, status, prompt_tokens, cached_tokens, completion_tokens, ask_input, ask_output,"
             " ask_cached_input, buyer_fee_bps, seller_fee_bps, cost_micro_usd, seller_payout_micro_usd,"
-            " platform_fee_micro_usd FROM generations"
+            " platform_fee_micro_usd, reserved_micro_usd, capped_micro_usd FROM generations"
         ):
             asks = Asks(ask_input=r[5], ask_output=r[6], ask_cached_input=r[7], buyer_fee_bps=r[8],
                         seller_fee_bps=r[9])
             c = charge(r[2], r[3], r[4], asks)
+            cut = r[14]
+            if cut:  # a capped charge: the split of the capped cost, the cut recorded, within the reservation
+                if c.cost - cut != r[10] or r[10] > r[13]:
+                    bad.append(r[0])
+                    continue
+                c = capped(c, r[10], asks)
             if (c.cost, c.seller_payout, c.platform_fee) != (r[10], r[11], r[12]):
                 bad.append(r[0])
         if bad:

@@ -5,8 +5,11 @@
 | DF_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/dragonfly | PostgreSQL (truth) |
 | DF_REDIS_URL | redis://127.0.0.1:6379/0 | Redis (snapshots) |
 | DF_REDIS_PREFIX | df: | prefix of every Redis key we write |
-| DF_SECRET_KEY | (required outside dev) | JWT signing, key-hash pepper, data key fallback |
-| DF_ENCRYPTION_KEY | derived from DF_SECRET_KEY | AES-GCM key for seller upstream keys |
+| DF_SECRET_KEY | (required outside dev) | the master secret (one-key form of DF_SECRET_KEYS) |
+| DF_SECRET_KEYS | DF_SECRET_KEY | master secrets, newest first: sign/encrypt with the first, verify/open with any |
+| DF_ENCRYPTION_KEY(S) | derived per master secret | AES-GCM keys for seller upstream keys, newest first |
+| DF_SEAL_KEYS | derived per master secret | snapshot sealing keys (64 hex each), newest first; shared with proxies |
+| DF_KEY_HASH_SECRET | from DF_SECRET_KEY | buyer-key hash pepper (64 hex); required with several master secrets |
 | DF_ADMIN_TOKEN | (unset = admin API off) | bearer token of the operator API |
 | DF_SIGNUP_CREDIT_CENTS | 10 | credit granted on email verification |
 | DF_ALLOW_PRIVATE_UPSTREAMS | 0 | 1 allows loopback/private/link-local base URLs |
@@ -37,6 +40,7 @@ from collections.abc import Mapping
 import msgspec
 
 from control_plane.billing.tron import AddressError, check_address
+from wire import secret_keys as keys
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/dragonfly"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -50,8 +54,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = DEFAULT_REDIS_URL
     redis_prefix: str = "df:"
-    secret_key: str
-    encryption_key: str | None = None
+    secret_key: str  # the newest master secret
+    encryption_key: str | None = None  # the newest explicit data key (DF_ENCRYPTION_KEY[S])
+    secret_keys: tuple[str, ...] = ()  # every master secret, newest first (see wire.secret_keys)
+    encryption_keys: tuple[str, ...] = ()  # explicit data keys, newest first
+    seal_keys: tuple[bytes, ...] = ()  # snapshot sealing keys, newest first
+    key_hash_secret: bytes = b""  # buyer-key hash pepper
     admin_token: str | None = None
     signup_credit_cents: int = 10
     allow_private_upstreams: bool = False
@@ -135,17 +143,28 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the environment. Without DF_SECRET_KEY a random one is used (dev only:
+    """Settings from the environment. Without DF_SECRET_KEY(S) a random one is used (dev only:
     tokens and key hashes then change on every restart)."""
     env = os.environ if env is None else env
-    secret = env.get("DF_SECRET_KEY", "").strip() or secrets.token_urlsafe(32)
+    try:
+        masters = keys.master_secrets(env) or (secrets.token_urlsafe(32),)
+        seal = keys.seal_keys(env, masters)
+        pepper = keys.hash_secret(env, masters)
+    except keys.KeyConfigError as exc:
+        raise SettingsError(str(exc)) from None
+    data = tuple(k.strip() for k in (env.get("DF_ENCRYPTION_KEYS", "") or env.get("DF_ENCRYPTION_KEY", "")).split(",")
+                 if k.strip())
     pool, dev_addresses = _trc20(env)
     return Settings(
         database_url=env.get("DF_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         redis_url=env.get("DF_REDIS_URL", "").strip() or DEFAULT_REDIS_URL,
         redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
-        secret_key=secret,
-        encryption_key=env.get("DF_ENCRYPTION_KEY", "").strip() or None,
+        secret_key=masters[0],
+        encryption_key=data[0] if data else None,
+        secret_keys=masters,
+        encryption_keys=data,
+        seal_keys=seal,
+        key_hash_secret=pepper,
         admin_token=env.get("DF_ADMIN_TOKEN", "").strip() or None,
         signup_credit_cents=_int(env, "DF_SIGNUP_CREDIT_CENTS", 10),
         allow_private_upstreams=_flag(env, "DF_ALLOW_PRIVATE_UPSTREAMS"),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from control_plane.errors import BadRequest
-from wire.money import MoneyFormatError, usd_to_micros
+from wire.money import MoneyFormatError, micros_to_usd, usd_to_micros
 
 MAX_CIDRS = 100
 MAX_ALLOWLIST = 200
@@ -97,6 +97,16 @@ def price_micros(value: str, field: str) -> int:
     if micros > 10_000 * 1_000_000:
         raise BadRequest(f"{field}: {value!r} is above the 10000.00 USD per million tokens ceiling")
     return micros
+
+
+def check_cached_ask(ask_input: int, ask_cached_input: int | None) -> None:
+    """A cached prompt token may cost at most an uncached one (README "Billing": "Charge caps")."""
+    if ask_cached_input is not None and ask_cached_input > ask_input:
+        raise BadRequest(
+            f"ask_cached_input: {micros_to_usd(ask_cached_input)} is above ask_input {micros_to_usd(ask_input)}; "
+            "a cached prompt token may cost at most an uncached one: lower ask_cached_input (or null it to "
+            "charge ask_input for cached tokens)"
+        )
 
 
 def cents_to_micros(cents: int, field: str, *, positive: bool = False) -> int:

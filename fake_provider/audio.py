@@ -6,7 +6,8 @@ the raw samples as ``audio/pcm``; every other format gets the WAV, labelled ``au
 must be 0.25–4.0, ``input`` 1–4096 characters.
 
 Transcription: a multipart upload with a ``file`` part and a ``model`` field. Its length in seconds is
-read from a WAV header, else estimated at 16,000 bytes per second (128 kbit/s). The answer is
+that of a PCM WAV as a decoder plays it (the samples present at the rate its format implies), else
+estimated at 16,000 bytes per second (128 kbit/s). The answer is
 ``{"text": "fake transcript of <name> (<n> bytes)", "usage": {"type": "duration", "seconds": <ceil>}}``,
 ``text/plain`` for ``response_format: "text"``, plus ``duration``/``language``/``segments`` for
 ``verbose_json``.
@@ -41,20 +42,24 @@ def wav_bytes(pcm: bytes) -> bytes:
 
 
 def wav_seconds(data: bytes) -> float | None:
-    """Length of a PCM WAV from its header, or None if ``data`` is not one."""
+    """Length of a PCM WAV as a decoder plays it (sample rate x channels x bits of its format over
+    the samples present, up to a declared ``data`` length; the header's ``byte_rate`` is ignored), or None."""
     if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None
     pos = 12
-    byte_rate, size = 0, 0
+    rate, size = 0, 0
     while pos + 8 <= len(data):
         kind, length = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        if kind == b"fmt " and pos + 20 <= len(data):
-            byte_rate = struct.unpack("<I", data[pos + 16:pos + 20])[0]
+        if kind == b"fmt " and pos + 24 <= len(data):
+            _, channels, sample_rate, _, _, bits = struct.unpack("<HHIIHH", data[pos + 8:pos + 24])
+            rate = sample_rate * channels * bits // 8
         elif kind == b"data":
-            size = min(length, len(data) - pos - 8)
+            size = len(data) - pos - 8
+            if 0 < length < 0xFFFFFFFF:  # a declared length stops the decoder; 0 / max: to the end
+                size = min(size, length)
             break
         pos += 8 + length
-    return size / byte_rate if byte_rate else None
+    return size / rate if rate else None
 
 
 def speech_problem(body: dict[str, object]) -> str | None:

@@ -56,12 +56,13 @@ def error_body(status: int, message: str, *, code: str | None = None) -> bytes:
 
 
 def usage_object(answer: Answer) -> dict[str, object]:
-    prompt, completion = answer.prompt_tokens, answer.completion_tokens
+    prompt = answer.prompt_tokens
+    completion = answer.completion_tokens if answer.reported_completion is None else answer.reported_completion
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": answer.cached_tokens},
         "completion_tokens_details": {"reasoning_tokens": 0},
     }
 

@@ -44,6 +44,8 @@ class Answer(msgspec.Struct, frozen=True):
     tool_call: ToolCall | None
     finish_reason: FinishReason
     prompt_tokens: int
+    reported_completion: int | None = None  # the usage to report instead of the count (knobs)
+    cached_tokens: int = 0
 
     @property
     def completion_tokens(self) -> int:
@@ -91,8 +93,8 @@ def content_tokens(chunks: int, text: str | None) -> tuple[str, ...]:
     return tuple(word if i == 0 else " " + word for i, word in enumerate(words))
 
 
-def token_limit(body: Mapping[str, object]) -> int | None:
-    for field in ("max_completion_tokens", "max_tokens"):
+def token_limit(body: Mapping[str, object], limit_field: str = "") -> int | None:
+    for field in (limit_field,) if limit_field else ("max_completion_tokens", "max_tokens"):
         value = body.get(field)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
@@ -119,13 +121,14 @@ def chosen_tool(body: Mapping[str, object]) -> str | None:
     return "tool"
 
 
-def plan_answer(body: Mapping[str, object], *, tokens: tuple[str, ...], call_id: str) -> Answer:
+def plan_answer(body: Mapping[str, object], *, tokens: tuple[str, ...], call_id: str,
+                limit_field: str = "") -> Answer:
     """Decide the whole answer to a chat completion request; ``tokens`` come from :func:`content_tokens`."""
     prompt = prompt_tokens(body)
     tool = chosen_tool(body)
     if tool is not None:
         return Answer((), ToolCall(call_id, tool), "tool_calls", prompt)
-    limit = token_limit(body)
+    limit = token_limit(body, limit_field)
     if limit is not None and limit < len(tokens):
         return Answer(tokens[:limit], None, "length", prompt)
     return Answer(tokens, None, "stop", prompt)

@@ -37,6 +37,7 @@ from proxy.snapshot.index import Network
 from proxy.snapshot.redis_source import RedisSnapshotSource
 from proxy.snapshot.source import FileSnapshotSource, SnapshotSource
 from proxy.snapshot.store import SnapshotStore
+from proxy.snapshot.unseal import Unsealer
 from proxy.stats_report import StatsReporter
 from proxy.upstream.client import UpstreamClient
 
@@ -52,9 +53,10 @@ def _trusted_networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource:
+    unsealer = Unsealer(settings.seal_keys)
     if settings.snapshot_file:
-        return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s)
-    return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
+        return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s, unsealer)
+    return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s, unsealer)
 
 
 def make_billing(settings: ProxySettings) -> Billing | None:
@@ -138,6 +140,8 @@ def create_app(settings: ProxySettings) -> HotPath:
                         limiter=limiter, ip_guard=ip_guard, billing=billing,
                         capped=limiter.capped_listings if limiter is not None else no_caps)
     metrics.attach_routing(book, chat.budget)
+    if billing is not None:
+        metrics.attach_billing(billing)
     tasks: list[asyncio.Task[None]] = []
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
                                       settings.control_plane_timeout_s)

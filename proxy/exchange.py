@@ -1,5 +1,6 @@
 """What to send a chosen listing and how to turn its answer into the caller's format (pure).
 
+`cap_max_tokens` makes the body's max-token fields agree with the reserved cap (README "Billing").
 `prepare` maps (endpoint, caller body, listing) to an `Exchange`: URL, headers and body for the
 upstream, plus the response side: nothing for a native relay (bytes unchanged), or a whole-body
 translation and a fresh stream translator when the caller's dialect differs from the listing's
@@ -61,6 +62,22 @@ def rewrite_body(body: bytes, upstream_model: str | None, include_usage: bool = 
     if include_usage:
         options = doc.get("stream_options")
         doc["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+    return orjson.dumps(doc)
+
+
+def cap_max_tokens(body: bytes, chat: ChatRequest) -> bytes:
+    """The body with `max_tokens` and `max_completion_tokens`, when both are present and differ,
+    both set to the smaller one: the per-choice cap reserved and billed
+    (`proxy.billing.meter.completion_cap`), whichever field the upstream honours. Unchanged
+    otherwise (a single field already is the cap)."""
+    a, b = chat.max_tokens, chat.max_completion_tokens
+    if a is None or b is None or a == b:
+        return body
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise GatewayError("Request body could not be re-encoded for the upstream.") from None
+    doc["max_tokens"] = doc["max_completion_tokens"] = chat.max_tokens = chat.max_completion_tokens = min(a, b)
     return orjson.dumps(doc)
 
 

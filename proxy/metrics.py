@@ -13,6 +13,7 @@ import os
 import time
 from collections import Counter
 
+from proxy.billing.gate import Billing
 from proxy.limits.limiter import Limiter
 from proxy.limits.redis_sync import RedisLimitSync
 from proxy.routing.budget import RetryBudget
@@ -32,11 +33,13 @@ NAMES = (
     "gateway_ratelimit_replicas",
     "gateway_ratelimit_rejections_total",
     "gateway_ratelimit_sync_failures_total",
+    "gateway_billing_capped_total",
+    "gateway_billing_usage_mismatches_total",
 )
 
 
 class Metrics:
-    __slots__ = ("requests", "_store", "_book", "_budget", "_limiter", "_sync")
+    __slots__ = ("requests", "_store", "_book", "_budget", "_limiter", "_sync", "_billing")
 
     def __init__(self, store: SnapshotStore, limiter: Limiter | None = None,
                  sync: RedisLimitSync | None = None) -> None:
@@ -46,6 +49,10 @@ class Metrics:
         self._sync = sync
         self._book: StatsBook | None = None
         self._budget: RetryBudget | None = None
+        self._billing: Billing | None = None
+
+    def attach_billing(self, billing: Billing) -> None:
+        self._billing = billing
 
     def attach_routing(self, book: StatsBook, budget: RetryBudget) -> None:
         self._book = book
@@ -99,4 +106,19 @@ class Metrics:
                 "# TYPE gateway_ratelimit_sync_failures_total counter",
                 f"gateway_ratelimit_sync_failures_total{{{worker}}} {self._sync.failures if self._sync else 0}",
             ]
+        if self._billing is not None:
+            lines += _billing_lines(worker, self._billing)
         return ("\n".join(lines) + "\n").encode()
+
+
+def _billing_lines(worker: str, billing: Billing) -> list[str]:
+    """Per listing (bounded by the snapshot's listings): charges capped, usage reports above our count."""
+    return [
+        "# HELP gateway_billing_capped_total Charges cut to their reservation (the seller reported more).",
+        "# TYPE gateway_billing_capped_total counter",
+        *(f'gateway_billing_capped_total{{{worker},listing="{lid}"}} {n}' for lid, n in sorted(billing.capped.items())),
+        "# HELP gateway_billing_usage_mismatches_total Usage reports above our own count (billed at our bound).",
+        "# TYPE gateway_billing_usage_mismatches_total counter",
+        *(f'gateway_billing_usage_mismatches_total{{{worker},listing="{lid}"}} {n}'
+          for lid, n in sorted(billing.mismatches.items())),
+    ]

@@ -28,6 +28,7 @@ from proxy.billing.bounds import json_bounds, upload_bounds
 from proxy.billing.gate import Billing
 from proxy.billing.metering import Meter
 from proxy.billing.reserve import reserve
+from proxy.cost_fields import check_costs
 from proxy.edge import Headers, Receive, read_json_body
 from proxy.endpoints import CHAT, Endpoint, View
 from proxy.errors import (
@@ -39,13 +40,13 @@ from proxy.errors import (
     Unauthorized,
     UpstreamError,
 )
-from proxy.exchange import Exchange, prepare, rewrite_body, streams
+from proxy.exchange import Exchange, cap_max_tokens, prepare, rewrite_body, streams
 from proxy.limits.admission import Admission, guard_ip
 from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
 from proxy.limits.slots import Slots
 from proxy.limits.tokens import usage_total
-from proxy.market import MarketRun
+from proxy.market import Answered, MarketRun
 from proxy.planner import Plan, Planner, all_capped, no_caps
 from proxy.reply import Reply, anthropic_error_reply, error_reply
 from proxy.request_ids import account_bound_id, new_request_id
@@ -59,8 +60,7 @@ from proxy.upload import Upload
 from proxy.upstream.client import UpstreamClient, UpstreamStream
 from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translated, upstream_failure
 from proxy.validation import ChatRequest
-from wire.keys import derive_hash_secret
-from wire.request_ids import derive_request_id_secret
+from wire.secret_keys import request_id_secret
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
@@ -105,8 +105,8 @@ class ChatPipeline:
         self._ip_guard = ip_guard
         self._store = store
         self._upstream = upstream
-        self._hash_secret = derive_hash_secret(settings.secret_key)
-        self._id_secret = derive_request_id_secret(settings.secret_key)
+        self._hash_secret = settings.key_hash_secret
+        self._id_secret = request_id_secret(settings.key_hash_secret)
         self._trusted = trusted
         self.book = book or StatsBook()
         self.budget = budget or RetryBudget()
@@ -163,6 +163,9 @@ class ChatPipeline:
             return await self._upload(headers, peer, receive, rid, endpoint, index, entry, route_headers, adm)
         body = await read_json_body(headers, receive, self._settings.max_body_bytes)
         view = endpoint.parse(body)
+        check_costs(view, headers.get(b"anthropic-beta"))  # unpriced cost-raising fields: 400
+        if isinstance(view, ChatRequest):
+            body = cap_max_tokens(body, view)  # both max-token fields sent upstream = the reserved cap
         plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
         out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
         if adm is not None and adm.limited:
@@ -203,7 +206,7 @@ class ChatPipeline:
         if self._billing is None:
             return None
         model = index.models[view.model]
-        bounds = json_bounds(view, body_len, model.context_length, model.owned_by)
+        bounds = json_bounds(view, body_len, model.context_length, model.owned_by, "reasoning" in model.capabilities)
         if bounds is None:
             return None
         tried = plan.candidates[: plan.policy.max_attempts]
@@ -239,13 +242,13 @@ class ChatPipeline:
 
     async def _json(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
                     extra: Out, adm: Admission | None, meter: Meter | None) -> Reply:
-        async def go(listing: ListingEntry) -> tuple[int, bytes, str, Exchange]:
+        async def go(listing: ListingEntry, answered: Answered) -> tuple[int, bytes, str, Exchange]:
             provider = listing.provider
             exchange = exchange_for(listing)
             hold = await self._take(adm, listing)
-            try:
+            try:  # the request's deadline runs until the headers (`answered`); the body is read under idle
                 status, data, content_type = await self._upstream.post_json(
-                    exchange.url, exchange.headers, exchange.body, provider)
+                    exchange.url, exchange.headers, exchange.body, provider, answered, ERROR_BODY_LIMIT)
                 if status >= 300:
                     raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
             except BaseException:
@@ -257,7 +260,7 @@ class ChatPipeline:
             return status, data, content_type, exchange
 
         run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json,
-                        self._settings.first_byte_timeout_s)
+                        self._settings.first_byte_timeout_s, plan.deadline_name)
         listing, (_, data, content_type, exchange) = await run.run(plan.candidates)
         if meter is not None:
             meter.served_by(listing.listing, plan.fees_of(listing))
@@ -269,7 +272,7 @@ class ChatPipeline:
 
     async def _stream(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
                       extra: Out, adm: Admission | None, meter: Meter | None, strip_usage: bool) -> Reply:
-        async def go(listing: ListingEntry) -> _Opened:
+        async def go(listing: ListingEntry, _: Answered) -> _Opened:  # answered: its first chunk, returned
             provider = listing.provider
             exchange = exchange_for(listing)
             hold = await self._take(adm, listing)
@@ -300,7 +303,7 @@ class ChatPipeline:
             return _Opened(stream, first, content_type, exchange)
 
         run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _close_opened,
-                        self._settings.first_byte_timeout_s + self._settings.idle_timeout_s)
+                        self._settings.first_byte_timeout_s + self._settings.idle_timeout_s, plan.deadline_name)
         listing, opened = await run.run(plan.candidates)
         headers = self._out(listing, len(run.attempts), rid, extra)
         book, lid, peers = self.book, listing.id, plan.peers

@@ -13,12 +13,36 @@ import msgspec
 
 from proxy.errors import BadRequest
 
+NOT_GIVEN = msgspec.Raw()  # a raw field the body left out
+
+
+def given(raw: msgspec.Raw) -> bool:
+    """Whether a raw field was sent with a value (not left out, not null)."""
+    return len(raw) > 0 and bytes(raw) != b"null"
+
+
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class InputAudio(msgspec.Struct, kw_only=True):
+    data: str = ""
+
+
+class FilePart(msgspec.Struct, kw_only=True):
+    file_id: str | None = None
+    file_data: str | None = None
 
 
 class ContentPart(msgspec.Struct, kw_only=True):
     type: str
     text: str | None = None
+    input_audio: InputAudio | None = None  # inline base64 audio (billing: its size bounds its tokens)
+    file: FilePart | None = None
+
+
+class ChatTool(msgspec.Struct, kw_only=True):
+    type: str = "function"
+    function: msgspec.Raw = NOT_GIVEN  # the schema the template renders (billing: counted as prompt)
 
 
 class Message(msgspec.Struct, kw_only=True):
@@ -45,7 +69,12 @@ class ChatRequest(msgspec.Struct, kw_only=True):
     max_completion_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
     n: Annotated[int, msgspec.Meta(ge=1, le=128)] | None = None
     stop: str | Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
-    tools: list[msgspec.Raw] | None = None
+    tools: list[ChatTool] | None = None
+    # cost-raising fields, refused unless priced (`proxy.cost_fields`)
+    service_tier: str | None = None
+    modalities: list[str] | None = None
+    audio: msgspec.Raw = NOT_GIVEN
+    web_search_options: msgspec.Raw = NOT_GIVEN
 
 
 _chat_decoder = msgspec.json.Decoder(ChatRequest)

@@ -12,15 +12,24 @@ from typing import Annotated, Literal
 import msgspec
 
 from proxy.errors import BadRequest
-from proxy.validation import explain
+from proxy.validation import NOT_GIVEN, explain
 
 _BLOCK_TYPES = frozenset({"text", "image", "document", "tool_use", "tool_result", "thinking",
                           "redacted_thinking", "search_result", "server_tool_use", "web_search_tool_result"})
 
 
+class Source(msgspec.Struct, kw_only=True):
+    type: str = ""
+    data: str | None = None  # base64 (size bounds its tokens)
+
+
 class Block(msgspec.Struct, kw_only=True):
     type: str
     text: str | None = None
+    source: Source | None = None  # image / document blocks
+    input: msgspec.Raw = NOT_GIVEN  # tool_use: the arguments (billing: counted as prompt)
+    content: msgspec.Raw = NOT_GIVEN  # tool_result: its content (billing: counted as prompt)
+    thinking: str | None = None
 
 
 class Message(msgspec.Struct, kw_only=True):
@@ -58,6 +67,10 @@ class MessagesRequest(msgspec.Struct, kw_only=True):
     top_k: Annotated[int, msgspec.Meta(ge=0)] | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
+    # cost-raising fields, refused unless priced (`proxy.cost_fields`)
+    service_tier: str | None = None
+    mcp_servers: msgspec.Raw = NOT_GIVEN
+    container: msgspec.Raw = NOT_GIVEN
 
 
 _decoder = msgspec.json.Decoder(MessagesRequest)

@@ -14,6 +14,8 @@ Status, and who pays (the proxy decides the billed tokens, `wire.pricing` the mo
 
 Billed tokens are already capped by the proxy: completion <= the request's completion cap,
 prompt <= the reservation's prompt bound; `usage_estimated` says the proxy counted them itself.
+The money is capped too: an event's charge is at most its `reserved_micro_usd`
+(`wire.pricing.capped`), whoever computes it (the proxy's lease, the settlement, the ledger check).
 Schema evolution: fields are appended with defaults, never retyped.
 """
 
@@ -23,7 +25,7 @@ from typing import Literal
 
 import msgspec
 
-from wire.pricing import Asks, Charge, charge
+from wire.pricing import Asks, Charge, capped, charge
 
 UsageStatus = Literal["completed", "partial", "disconnected", "failed"]
 USAGE_STREAM = "usage"  # key suffix after the prefix
@@ -67,11 +69,16 @@ def decode_event(data: bytes) -> UsageEvent:
     return _decoder.decode(data)
 
 
-def charge_of(event: UsageEvent) -> Charge:
-    """What an event costs (`wire.pricing.charge` of its billed tokens; a failed request: nothing)."""
+def uncapped_charge_of(event: UsageEvent) -> Charge:
+    """`wire.pricing.charge` of an event's billed tokens (a failed request: nothing), before the cap."""
     if event.status == "failed":
         return charge(0, 0, 0, event.asks)
     return charge(event.prompt_tokens, event.cached_tokens, event.completion_tokens, event.asks)
+
+
+def charge_of(event: UsageEvent) -> Charge:
+    """What an event costs: its tokens' charge, capped at its reservation."""
+    return capped(uncapped_charge_of(event), event.reserved_micro_usd, event.asks)
 
 
 def encode_batch(records: list[bytes]) -> bytes:

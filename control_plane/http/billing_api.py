@@ -40,7 +40,8 @@ def _generation_view(r: asyncpg.Record) -> GenerationView:
         ask_output=micros_to_usd(r["ask_output"]), ask_cached_input=None if cached is None else micros_to_usd(cached),
         fee_profile_id=r["fee_profile_id"], cost_micro_usd=r["cost_micro_usd"],
         platform_fee_micro_usd=r["platform_fee_micro_usd"], seller_payout_micro_usd=r["seller_payout_micro_usd"],
-        ttft_ms=r["ttft_ms"], latency_ms=r["latency_ms"], created_at=r["started_at"],
+        reserved_micro_usd=r["reserved_micro_usd"], capped_micro_usd=r["capped_micro_usd"], ttft_ms=r["ttft_ms"],
+        latency_ms=r["latency_ms"], created_at=r["started_at"],
     )
 
 

@@ -8,11 +8,16 @@ is available. The reservation comes out of this worker's credit leases (`proxy.b
 no I/O per request). When Redis is unreachable (or its billing view is being rebuilt) and the
 leases cannot cover a request, it is admitted against a per-account offline allowance of this
 process; past it, 503.
+Every charge is at most its reservation (`wire.usage.charge_of`, the same cap the settlement
+applies): `finish` counts a capped charge per listing (`capped`, exported as
+`gateway_billing_capped_total`) and logs it; usage reports above our own count are counted in
+`mismatches` (`gateway_billing_usage_mismatches_total`).
 Failure modes: none raised past admission; `finish` only buffers (the shipper does the I/O).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -25,7 +30,9 @@ from wire.billing import month_of
 from wire.money import micros_to_usd
 from wire.pricing import Asks, affordable_completion_tokens, max_cost
 from wire.snapshot import FeeProfile, Key, Listing
-from wire.usage import UsageEvent, UsageStatus, charge_of
+from wire.usage import UsageEvent, UsageStatus, charge_of, uncapped_charge_of
+
+log = logging.getLogger("proxy.billing")
 
 
 @dataclass(slots=True)
@@ -60,6 +67,7 @@ class Billing:
         self._allowance = offline_allowance
         self._offline: dict[str, int] = {}
         self.mismatches: dict[str, int] = {}  # listing id -> usage reports above our count
+        self.capped: dict[str, int] = {}  # listing id -> charges cut to their reservation
 
     async def admit(self, request_id: str, key: Key, listing: Listing, fees: FeeProfile | None,
                     bounds: Bounds) -> Admission:
@@ -112,6 +120,11 @@ class Billing:
             latency_ms=(time.monotonic_ns() - adm.started_ns) // 1_000_000, offline=adm.offline,
         )
         cost = charge_of(event).cost
+        full = uncapped_charge_of(event).cost
+        if full > cost:
+            self.capped[lst.id] = self.capped.get(lst.id, 0) + 1
+            log.warning("charge capped at its reservation: request %s listing %s charged %d of %d micro-USD",
+                        adm.request_id, lst.id, cost, full)
         if adm.held is not None:
             self.book.settle(adm.held, cost)
         elif adm.offline:

@@ -26,7 +26,7 @@ _MICROS = Decimal(1_000_000)
 class RouteHeaders:
     """What the buyer asked for on this request; None/empty = not given."""
 
-    max_price: int | None = None  # micro-USD per Mtok, input side
+    max_price: int | None = None  # micro-USD per Mtok of input the buyer can be charged (fee included)
     max_ttft_ms: int | None = None  # soft
     min_tps: int | None = None  # soft
     hard_max_ttft_ms: int | None = None

@@ -28,7 +28,7 @@ WEIGHTS: dict[str, tuple[float, float, float, float]] = {
 class Policy:
     strategy: str = "balanced"
     weights: tuple[float, float, float, float] = WEIGHTS["balanced"]
-    max_price_input: int | None = None  # hard, micro-USD per Mtok
+    max_price_input: int | None = None  # hard, micro-USD per Mtok the buyer can be charged (`ListingEntry`)
     max_price_output: int | None = None
     hard_max_ttft_ms: int | None = None
     hard_min_tps: int | None = None

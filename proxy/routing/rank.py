@@ -8,7 +8,10 @@ by a weighted score, lowest first:
           + w_throughput·min(10, best tps / tps) + w_reliability·(20 × error rate)
           + 1 per missed soft target (X-Max-TTFT-Ms, X-Min-Throughput-TPS)
 
-`price` is the blended ask (3 × input + output, per Mtok). Listings without figures get
+`price` is the blended price (3 × input + output, per Mtok). Every price routing compares
+(ranking, X-Max-Price, the profile's max input/output price) is what the buyer can actually be
+charged (`ListingEntry.ask_input` / `ask_output`): the costlier of `ask_input` and
+`ask_cached_input`, buyer fee of the listing's fee profile included. Listings without figures get
 neutral ones (1.25 × the best known TTFT, tps / 1.25, 2 % errors). `X-Provider-Order`
 puts the named providers first, in that order. Ties break on listing id, so the order is
 a function of the inputs. With `rand < explore_rate` (the caller draws `rand`) one

@@ -12,6 +12,7 @@ import msgspec
 
 from proxy.routing.policy import Policy, profile_policy
 from wire.money import micros_to_usd
+from wire.pricing import buyer_price
 from wire.snapshot import Account, FeeProfile, Key, Listing, ListingStats, Model, Plan, Snapshot, check_consistent
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -39,9 +40,12 @@ class ListingEntry:
     id_bytes: bytes = b""
     provider: str = ""
     trusted: bool = False
+    # What a buyer can actually be charged per Mtok (routing's prices: ranking, X-Max-Price, profile
+    # ceilings): the costlier of ask_input / ask_cached_input, and ask_output, each with the buyer fee
+    # of the listing's fee profile (`wire.pricing.buyer_price`).
     ask_input: int = 0
     ask_output: int = 0
-    price: int = 0  # blended ask: 3 x input + output, micro-USD per Mtok
+    price: int = 0  # blended: 3 x input + output, micro-USD per Mtok
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,7 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(out)
 
 
-def _listing_entry(listing: Listing) -> ListingEntry:
+def _listing_entry(listing: Listing, fees: FeeProfile | None = None) -> ListingEntry:
     headers = [
         (b"x-df-market-route", b"seller"),
         (b"x-df-market-provider", listing.provider.encode()),
@@ -102,6 +106,9 @@ def _listing_entry(listing: Listing) -> ListingEntry:
     ]
     if listing.fee_profile_id:
         headers.append((b"x-df-market-fee-profile-id", listing.fee_profile_id.encode()))
+    fee = fees.buyer_fee_bps if fees is not None else 0
+    ask_in = buyer_price(max(listing.ask_input, listing.ask_cached_input or 0), fee)
+    ask_out = buyer_price(listing.ask_output, fee)
     return ListingEntry(
         listing=listing,
         chat_url=f"{listing.base_url.rstrip('/')}/chat/completions",
@@ -111,9 +118,9 @@ def _listing_entry(listing: Listing) -> ListingEntry:
         id_bytes=listing.id.encode(),
         provider=listing.provider.lower(),
         trusted=listing.trusted,
-        ask_input=listing.ask_input,
-        ask_output=listing.ask_output,
-        price=3 * listing.ask_input + listing.ask_output,
+        ask_input=ask_in,
+        ask_output=ask_out,
+        price=3 * ask_in + ask_out,
     )
 
 
@@ -150,11 +157,13 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
     """
     check_consistent(snap)
     by_model: dict[str, list[ListingEntry]] = {}
+    fee_profiles = {f.id: f for f in snap.fee_profiles}
     for listing in snap.listings:
         if listing.status == "active":
-            by_model.setdefault(listing.model, []).append(_listing_entry(listing))
+            entry = _listing_entry(listing, fee_profiles.get(listing.fee_profile_id or ""))
+            by_model.setdefault(listing.model, []).append(entry)
     listings = {
-        model: tuple(sorted(entries, key=lambda e: (e.listing.ask_input + e.listing.ask_output, e.listing.id)))
+        model: tuple(sorted(entries, key=lambda e: (e.ask_input + e.ask_output, e.listing.id)))
         for model, entries in by_model.items()
     }
     return RoutingIndex(
@@ -169,7 +178,7 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         policies={p.id: profile_policy(p) for p in snap.profiles},
         stats={s.listing_id: s for s in snap.stats},
         plans={p.name: p for p in snap.plans},
-        fee_profiles={f.id: f for f in snap.fee_profiles},
+        fee_profiles=fee_profiles,
     )
 
 

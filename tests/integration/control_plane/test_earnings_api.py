@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from control_plane.billing.settle import settle_event
+from control_plane.db.ledger import credit
 from tests.conftest import ControlPlane
 from tests.integration.control_plane.conftest import Account, assert_error, new_account
 from tests.integration.control_plane.money import assert_ledger_ok, mgmt_key
@@ -47,8 +48,11 @@ async def settle(db: asyncpg.Connection, buyer: Account, seller: Account, *, at:
     ev = UsageEvent(request_id=uuid.uuid4().hex, account_id=buyer.id, key_id=f"key-{buyer.id[:8]}",
                     listing_id=listing, seller_account_id=seller.id, model=model, provider="fake",
                     upstream_model=model, status=status, prompt_tokens=prompt, completion_tokens=completion,
-                    asks=ASKS, month=month_of(time.time()), started_at_ms=int(time.time() * 1000), latency_ms=5)
+                    asks=ASKS, month=month_of(time.time()), started_at_ms=int(time.time() * 1000), latency_ms=5,
+                    reserved_micro_usd=10**9)
     async with db.transaction():
+        if charge_of(ev).cost:  # the buyer's funds: settlement never takes a balance below zero
+            await credit(db, buyer.id, "admin_credit", charge_of(ev).cost, "funds for a test request")
         assert await settle_event(db, ev)
     if at is not None:
         await db.execute("UPDATE ledger_journals SET created_at = $2 WHERE request_id = $1", ev.request_id, at)

@@ -68,7 +68,7 @@ async def test_listing_crud_with_decimal_asks(http: httpx.AsyncClient, buyer: Ac
     assert (made["payout_floor"], made["price_multiplier"], made["upstream_model"]) == ("0.05", "1.25", "deepseek-chat")
     assert made["provider"] == "deepseek" and made["status"] == "active"
     path = f"/v1/market/listings/{made['id']}"
-    patched = await http.patch(path, headers=buyer.auth, json={"ask_input": "0.000001", "status": "paused",
+    patched = await http.patch(path, headers=buyer.auth, json={"ask_input": "0.000001", "ask_cached_input": None, "status": "paused",
                                                                "rpm_limit": None, "upstream_model": "deepseek-v3"})
     assert patched.status_code == 200, patched.text
     p = patched.json()
