@@ -160,3 +160,10 @@ def check_base_url(value: str, field: str = "base_url", *, allow_private: bool) 
         if parts.scheme != "https":
             raise BadRequest(f"{field}: use https:// for public upstreams")
     return text.rstrip("/")
+
+
+def daily_quota(value: int | None, field: str) -> int | None:
+    """A daily request limit or token quota: a positive integer, or null for none (reset 00:00 UTC)."""
+    if value is not None and not 0 < value <= 2**53:
+        raise BadRequest(f"{field}: must be a positive integer (per UTC day), or null for no daily limit")
+    return value

@@ -86,7 +86,9 @@ def make_limits(settings: ProxySettings) -> tuple[Limiter | None, RedisLimitSync
     if not settings.limits_enabled:
         return None, None
     limiter = Limiter(settings.limits_window_s, settings.limits_wait_s, settings.limits_min_replicas,
-                      standalone=not settings.limits_redis_url, burst_s=settings.limits_burst_s)
+                      standalone=not settings.limits_redis_url,
+                      lease_ttl_s=max(settings.limits_lease_s, 2 * settings.limits_redis_timeout_s),
+                      day_offset_s=settings.limits_day_offset_s)
     if not settings.limits_redis_url:
         return limiter, None
     return limiter, RedisLimitSync(settings.limits_redis_url, settings.redis_prefix, limiter,

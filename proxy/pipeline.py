@@ -110,7 +110,8 @@ class ChatPipeline:
         self._trusted = trusted
         self.book = book or StatsBook()
         self.budget = budget or RetryBudget()
-        self._planner = Planner(self.book, capped, settings.route_deadline_s)
+        self._planner = Planner(self.book, capped, settings.route_deadline_s,
+                                limiter.capped_wait if limiter is not None else None)
 
     async def handle(self, headers: Headers, peer: str, receive: Receive, endpoint: Endpoint = CHAT) -> Reply:
         rids = [new_request_id().encode()]  # billed requests get an id naming their account (`_handle`)
@@ -153,7 +154,7 @@ class ChatPipeline:
         rid = rids[-1]
         adm = None
         if self._limiter is not None:  # limits before the body is read: a flood from one key is cut here
-            adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans)
+            adm = Admission(self._limiter, index.accounts[entry.key.account_id], index.plans, entry.key)
             if adm.limited:  # unlimited accounts skip the buckets (seller caps still apply, per attempt)
                 await adm.admit()
             limits.append(adm)
@@ -190,7 +191,7 @@ class ChatPipeline:
             reply = await self._json(plan, exchange_for, rid, out_extra, adm, meter)
         except UpstreamError as exc:
             if isinstance(exc, ListingBusy) or exc.kind == "capped":
-                raise all_capped(view.model) from None
+                raise all_capped(view.model, self._capped_wait(plan)) from None
             raise
         finally:
             if meter is not None:
@@ -210,6 +211,10 @@ class ChatPipeline:
             return None
         tried = plan.candidates[: plan.policy.max_attempts]
         return await reserve(self._billing, request_id, entry.key, tried, plan.fees, bounds)
+
+    def _capped_wait(self, plan: Plan) -> float:
+        """Seconds until the earliest capped listing of the plan has room again."""
+        return self._limiter.capped_wait(c.id for c in plan.candidates) if self._limiter is not None else 1.0
 
     def _client_ip(self, headers: Headers, peer: str) -> str:
         forwarded = headers.get(b"x-forwarded-for")
@@ -342,7 +347,7 @@ class ChatPipeline:
             await adm.reserve(0, None, self._settings.limits_default_max_tokens)
             hold = await adm.take_listing(listing.listing)
             if hold is False:
-                raise all_capped(model)
+                raise all_capped(model, self._capped_wait(plan))
             adm.keep_listing(hold)
         meter, probe = None, AudioProbe()
         if self._billing is not None:  # seconds of audio at most: from Content-Length, else the limit

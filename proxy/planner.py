@@ -10,17 +10,17 @@ stats epoch, capped listings, policy); exploration draws rank afresh.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from proxy.auth import check_access
 from proxy.endpoints import CAPABILITY_NAMES, Endpoint, eligible
 from proxy.errors import BadRequest, Forbidden, MarketUnavailable, NotFound, RateLimited
-from proxy.limits.limiter import retry_headers
+from proxy.limits.headers import retry_headers
 from proxy.routing.cache import RankCache
 from proxy.routing.headers import NO_HEADERS, RouteHeaders
 from proxy.routing.policy import DEFAULT_POLICY, Policy, refine
-from proxy.routing.rank import EXPLORE_RATE, explain, rank
+from proxy.routing.rank import CAPPED, EXPLORE_RATE, explain, rank
 from proxy.routing.stats import StatsBook
 from proxy.routing.sticky import sticky_first
 from proxy.snapshot.index import KeyEntry, ListingEntry, RoutingIndex
@@ -41,9 +41,11 @@ def terms_required() -> Forbidden:
     )
 
 
-def all_capped(model: str) -> RateLimited:
+def all_capped(model: str, wait: float = 1.0) -> RateLimited:
+    """429 when every listing of a model is at its seller's cap: Retry-After from the earliest slot."""
     return RateLimited(f"Every listing for '{model}' is at its seller's capacity (requests per minute or "
-                       "concurrent requests). Retry after 1s.", 1.0, retry_headers(1.0))
+                       f"concurrent requests). The earliest frees in {wait:.1f}s (Retry-After).", wait,
+                       retry_headers(wait))
 
 
 def check_capability(index: RoutingIndex, model: str, endpoint: Endpoint) -> None:
@@ -73,9 +75,11 @@ class Plan:
 
 
 class Planner:
-    def __init__(self, book: StatsBook, capped: Callable[[], frozenset[str]], deadline_s: float) -> None:
+    def __init__(self, book: StatsBook, capped: Callable[[], frozenset[str]], deadline_s: float,
+                 capped_wait: Callable[[Iterable[str]], float] | None = None) -> None:
         self.book = book
         self.capped = capped
+        self.capped_wait = capped_wait
         self._deadline_s = deadline_s
         self._rand = random.Random()
         self._rankings = RankCache()
@@ -108,6 +112,9 @@ class Planner:
                 self._rankings.put(key, ranking, now)
         candidates = ranking.candidates
         if not candidates:
+            capped_ids = [lid for lid, why in ranking.excluded if why == CAPPED]
+            if capped_ids:  # sellers' capacity, not an outage: 429 until the earliest slot frees
+                raise all_capped(model, self.capped_wait(capped_ids) if self.capped_wait else 1.0)
             raise MarketUnavailable(explain(model, len(listings), ranking.excluded, policy))
         if policy.session_id is not None:
             candidates = sticky_first(candidates, policy.session_id)

@@ -58,7 +58,8 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     limits_enabled: bool = True  # DF_LIMITS=0 turns buyer limits and seller caps off (benchmarks)
     limits_redis_url: str = ""  # global limits through Redis; empty: local buckets only (one process)
     limits_window_s: float = 60.0  # the "per minute" of RPM/TPM (shorter only in tests)
-    limits_burst_s: float = 2.0  # request limits hold this many seconds of their rate as a burst
+    limits_lease_s: float = 0.25  # longest a worker may hold a grant before spending it (window + this)
+    limits_day_offset_s: float = 0.0  # added to the wall clock for daily quotas (tests only)
     limits_sync_s: float = 0.02  # background lease round interval
     limits_wait_s: float = 0.25  # longest a request waits for a lease before using its local share
     limits_redis_timeout_s: float = 0.05  # one sync round trip
@@ -161,7 +162,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         limits_enabled=env.get("DF_LIMITS", "1").strip().lower() not in ("0", "off", "false", "no"),
         limits_redis_url=redis_url,
         limits_window_s=_float(env, "DF_LIMITS_WINDOW_S", 60.0),
-        limits_burst_s=_float(env, "DF_LIMITS_BURST_S", 2.0),
+        limits_lease_s=_float(env, "DF_LIMITS_LEASE_MS", 250.0) / 1000,
+        limits_day_offset_s=_float(env, "DF_LIMITS_DAY_OFFSET_S", 0.0),
         limits_sync_s=_float(env, "DF_LIMITS_SYNC_MS", 20.0) / 1000,
         limits_wait_s=_float(env, "DF_LIMITS_WAIT_MS", 250.0) / 1000,
         limits_redis_timeout_s=_float(env, "DF_LIMITS_REDIS_TIMEOUT_MS", 50.0) / 1000,

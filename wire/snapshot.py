@@ -88,6 +88,8 @@ class Key(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ip_whitelist: tuple[str, ...] = ()
     ip_blacklist: tuple[str, ...] = ()
     model_allowlist: tuple[str, ...] = ()
+    daily_request_limit: int | None = None  # requests per UTC day (None = unlimited)
+    daily_token_quota: int | None = None  # tokens per UTC day
 
 
 class Account(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -97,6 +99,8 @@ class Account(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     trading_terms_accepted: bool = False
     rpm_limit: int | None = None  # per-account overrides of the plan
     tpm_limit: int | None = None
+    daily_request_limit: int | None = None  # requests per UTC day, over all the account's keys
+    daily_token_quota: int | None = None  # tokens per UTC day
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True, gc=False):

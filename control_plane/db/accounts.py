@@ -11,6 +11,7 @@ from control_plane.db import ledger
 
 ACCOUNT_COLUMNS = """
     a.id::text AS id, a.email, a.email_verified_at, a.plan, a.status, a.rpm_limit, a.tpm_limit,
+    a.daily_request_limit, a.daily_token_quota,
     a.trading_terms_accepted_at, a.created_at,
     (SELECT p.id::text FROM routing_profiles p WHERE p.account_id = a.id AND p.is_default) AS default_profile_id,
     coalesce((SELECT l.balance FROM ledger_balances l WHERE l.book = 'buyer' AND l.account_id = a.id), 0) AS balance

@@ -12,7 +12,7 @@ KEY_COLUMNS = """
              (SELECT p.id FROM routing_profiles p WHERE p.account_id = k.account_id AND p.is_default))::text
         AS routing_profile_id,
     k.ip_whitelist::text[] AS ip_whitelist, k.ip_blacklist::text[] AS ip_blacklist, k.model_allowlist,
-    k.expires_at, k.created_at, k.updated_at
+    k.expires_at, k.created_at, k.updated_at, k.daily_request_limit, k.daily_token_quota
 """
 # Columns a PATCH may set, mapped from API names; anything else never reaches SQL.
 KEY_PATCH_COLUMNS = {
@@ -25,6 +25,8 @@ KEY_PATCH_COLUMNS = {
     "model_allowlist": "model_allowlist",
     "expires_at": "expires_at",
     "status": "status",
+    "daily_request_limit": "daily_request_limit",
+    "daily_token_quota": "daily_token_quota",
 }
 
 

@@ -21,13 +21,14 @@ _MODELS = """
 SELECT id, owned_by, input_price, output_price, context_length, capabilities, price_unit FROM models WHERE active
 """
 _ACCOUNTS = """
-SELECT id::text, plan, status, trading_terms_accepted_at IS NOT NULL, rpm_limit, tpm_limit FROM accounts
+SELECT id::text, plan, status, trading_terms_accepted_at IS NOT NULL, rpm_limit, tpm_limit,
+       daily_request_limit, daily_token_quota FROM accounts
 """
 _KEYS = """
 SELECT k.id::text, k.key_hash, k.account_id::text, k.status,
        extract(epoch FROM k.expires_at)::bigint, k.key_group,
        coalesce(k.routing_profile_id, d.id)::text, k.monthly_budget_micro_usd,
-       k.ip_whitelist::text[], k.ip_blacklist::text[], k.model_allowlist
+       k.ip_whitelist::text[], k.ip_blacklist::text[], k.model_allowlist, k.daily_request_limit, k.daily_token_quota
 FROM api_keys k LEFT JOIN routing_profiles d ON d.account_id = k.account_id AND d.is_default
 WHERE k.status <> 'revoked'
 """
@@ -68,7 +69,8 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
             for r in await conn.fetch(_MODELS)
         ]
         accounts = [
-            AccountRow(id=r[0], plan=r[1], status=r[2], trading_terms_accepted=r[3], rpm_limit=r[4], tpm_limit=r[5])
+            AccountRow(id=r[0], plan=r[1], status=r[2], trading_terms_accepted=r[3], rpm_limit=r[4], tpm_limit=r[5],
+                       daily_request_limit=r[6], daily_token_quota=r[7])
             for r in await conn.fetch(_ACCOUNTS)
         ]
         keys = [
@@ -84,6 +86,8 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 ip_whitelist=tuple(r[8]),
                 ip_blacklist=tuple(r[9]),
                 model_allowlist=tuple(r[10]),
+                daily_request_limit=r[11],
+                daily_token_quota=r[12],
             )
             for r in await conn.fetch(_KEYS)
         ]

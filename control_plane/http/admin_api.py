@@ -14,7 +14,7 @@ from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http.context import Call, json_response
 from control_plane.http.views import account_view
 from control_plane.schemas.accounts import AdminCreateAccount, AdminCredit, AdminPatchAccount, LedgerEntryView
-from control_plane.validation import cents_to_micros, check_email, check_name
+from control_plane.validation import cents_to_micros, check_email, check_name, daily_quota
 from wire.money import micros_to_usd
 
 
@@ -77,6 +77,10 @@ async def patch_account(call: Call) -> Response:
         changes["rpm_limit"] = _limit(body.rpm_limit, "rpm_limit")
     if body.tpm_limit is not msgspec.UNSET:
         changes["tpm_limit"] = _limit(body.tpm_limit, "tpm_limit")
+    if body.daily_request_limit is not msgspec.UNSET:
+        changes["daily_request_limit"] = daily_quota(body.daily_request_limit, "daily_request_limit")
+    if body.daily_token_quota is not msgspec.UNSET:
+        changes["daily_token_quota"] = daily_quota(body.daily_token_quota, "daily_token_quota")
     if body.status is not msgspec.UNSET:
         changes["status"] = body.status
     if body.verified is not msgspec.UNSET:

@@ -25,6 +25,7 @@ from control_plane.validation import (
     check_key_group,
     check_name,
     check_uuid,
+    daily_quota,
     parse_time,
 )
 from wire.keys import hash_key, key_hint, new_key
@@ -71,6 +72,8 @@ async def create_key(call: Call) -> Response:
         "ip_whitelist": check_cidrs(body.ip_whitelist, "ip_whitelist"),
         "ip_blacklist": check_cidrs(body.ip_blacklist, "ip_blacklist"),
         "expires_at": _expiry(body.expires_at),
+        "daily_request_limit": daily_quota(body.daily_request_limit, "daily_request_limit"),
+        "daily_token_quota": daily_quota(body.daily_token_quota, "daily_token_quota"),
     }
     raw = new_key()
     async with call.services.pool.acquire() as conn, conn.transaction():
@@ -124,6 +127,10 @@ async def patch_key(call: Call) -> Response:
         changes["expires_at"] = _expiry(body.expires_at)
     if body.status is not msgspec.UNSET:
         changes["status"] = body.status
+    if body.daily_request_limit is not msgspec.UNSET:
+        changes["daily_request_limit"] = daily_quota(body.daily_request_limit, "daily_request_limit")
+    if body.daily_token_quota is not msgspec.UNSET:
+        changes["daily_token_quota"] = daily_quota(body.daily_token_quota, "daily_token_quota")
     async with call.services.pool.acquire() as conn, conn.transaction():
         if await db.get_key(conn, call.account_id, call.path_id()) is None:
             raise NotFound(_NOT_FOUND)

@@ -32,6 +32,8 @@ def account_view(row: asyncpg.Record) -> AccountView:
         status=row["status"],
         rpm_limit=row["rpm_limit"],
         tpm_limit=row["tpm_limit"],
+        daily_request_limit=row["daily_request_limit"],
+        daily_token_quota=row["daily_token_quota"],
         trading_terms_accepted=row["trading_terms_accepted_at"] is not None,
         trading_terms_accepted_at=row["trading_terms_accepted_at"],
         default_routing_profile_id=row["default_profile_id"],
@@ -55,6 +57,8 @@ def key_fields(row: asyncpg.Record) -> dict[str, object]:
         "ip_blacklist": list(row["ip_blacklist"]),
         "model_allowlist": list(row["model_allowlist"]),
         "expires_at": row["expires_at"],
+        "daily_request_limit": row["daily_request_limit"],
+        "daily_token_quota": row["daily_token_quota"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }

@@ -46,6 +46,8 @@ class AccountView(msgspec.Struct, kw_only=True):
     status: AccountStatus
     rpm_limit: int | None
     tpm_limit: int | None
+    daily_request_limit: int | None
+    daily_token_quota: int | None
     trading_terms_accepted: bool
     trading_terms_accepted_at: datetime | None
     default_routing_profile_id: str | None
@@ -67,6 +69,8 @@ class AdminPatchAccount(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     plan: str | msgspec.UnsetType = msgspec.UNSET
     rpm_limit: int | None | msgspec.UnsetType = msgspec.UNSET
     tpm_limit: int | None | msgspec.UnsetType = msgspec.UNSET
+    daily_request_limit: int | None | msgspec.UnsetType = msgspec.UNSET
+    daily_token_quota: int | None | msgspec.UnsetType = msgspec.UNSET
     status: AccountStatus | msgspec.UnsetType = msgspec.UNSET
     verified: bool | msgspec.UnsetType = msgspec.UNSET
     trading_terms_accepted: bool | msgspec.UnsetType = msgspec.UNSET

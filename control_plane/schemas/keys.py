@@ -19,6 +19,8 @@ class KeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ip_blacklist: list[str] = []
     model_allowlist: list[str] = []
     expires_at: str | None = None
+    daily_request_limit: int | None = None
+    daily_token_quota: int | None = None
 
 
 class KeyPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -31,6 +33,8 @@ class KeyPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model_allowlist: list[str] | msgspec.UnsetType = msgspec.UNSET
     expires_at: str | None | msgspec.UnsetType = msgspec.UNSET
     status: Literal["active", "disabled"] | msgspec.UnsetType = msgspec.UNSET
+    daily_request_limit: int | None | msgspec.UnsetType = msgspec.UNSET
+    daily_token_quota: int | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class KeyView(msgspec.Struct, kw_only=True):
@@ -45,6 +49,8 @@ class KeyView(msgspec.Struct, kw_only=True):
     ip_blacklist: list[str]
     model_allowlist: list[str]
     expires_at: datetime | None
+    daily_request_limit: int | None
+    daily_token_quota: int | None
     created_at: datetime
     updated_at: datetime
 

@@ -149,6 +149,8 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
                 ip_whitelist=k.ip_whitelist,
                 ip_blacklist=k.ip_blacklist,
                 model_allowlist=k.model_allowlist,
+                daily_request_limit=k.daily_request_limit,
+                daily_token_quota=k.daily_token_quota,
             )
             for k in sorted(rows.keys, key=lambda k: k.hash)
             if k.status in _KEY_STATUSES
@@ -161,6 +163,8 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
                 trading_terms_accepted=a.trading_terms_accepted,
                 rpm_limit=a.rpm_limit,
                 tpm_limit=a.tpm_limit,
+                daily_request_limit=a.daily_request_limit,
+                daily_token_quota=a.daily_token_quota,
             )
             for a in sorted(rows.accounts, key=lambda a: a.id)
             if a.status in _ACCOUNT_STATUSES

@@ -28,6 +28,8 @@ class AccountRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     trading_terms_accepted: bool
     rpm_limit: int | None
     tpm_limit: int | None
+    daily_request_limit: int | None = None
+    daily_token_quota: int | None = None
 
 
 class KeyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -42,6 +44,8 @@ class KeyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ip_whitelist: tuple[str, ...]
     ip_blacklist: tuple[str, ...]
     model_allowlist: tuple[str, ...]
+    daily_request_limit: int | None = None
+    daily_token_quota: int | None = None
 
 
 class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):

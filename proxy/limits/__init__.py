@@ -1,6 +1,7 @@
-"""Rate limits and capacity caps: buyer RPM/TPM per account, seller RPM/concurrency per listing.
+"""Rate limits and capacity caps: buyer RPM/TPM and daily quotas, seller RPM/concurrency per listing.
 
-Pure cores (`bucket`, `lease`, `tokens`, `ipguard`) decide; `limiter` holds the per-key state
-of one worker; `redis_sync` is the only module here that does I/O (leases from Redis in the
-background, never on the request path). Must not import blacksheep, pyreqwest or control_plane.
+Pure cores (`window`, `lease`, `slots`, `tokens`, `headers`, `bucket`, `ipguard`) decide;
+`limiter` holds the per-key state of one worker; `redis_sync` is the only module here that does
+I/O (grants from Redis in the background, never on the request path). Must not import
+blacksheep, pyreqwest or control_plane.
 """

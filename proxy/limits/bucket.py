@@ -1,11 +1,9 @@
 """A token bucket with an injected clock (pure: no I/O, no clock reads).
 
 `capacity` tokens at most, refilled continuously at `rate` tokens per second: in any interval
-of t seconds it admits at most capacity + rate * t. A request limit of L per window W is a
-bucket of rate L / W holding B seconds of it (B = DF_LIMITS_BURST_S, 2 s by default): a 60 rpm
-key admits at most 62 in any minute, however hard it is hammered. A token limit holds a whole
-window (capacity L), since one request may reserve thousands of tokens at once. Tokens may
-go negative (debt, e.g. usage above a reservation); the bucket then refuses until refilled.
+of t seconds it admits at most capacity + rate * t. Used for the per-IP guard on failed keys
+(`proxy.limits.ipguard`); buyer and seller limits are sliding windows (`proxy.limits.window`).
+Tokens may go negative (debt); the bucket then refuses until refilled.
 """
 
 from __future__ import annotations

@@ -1,41 +1,62 @@
 """Limiter: this worker's leases of every global limit, and the request-side API.
 
-Requests call `admit_request` (RPM, before the body is read), `reserve_tokens` (TPM, from
-the estimate), `settle_tokens` (real usage), `acquire_listing` / `release_listing` (seller
-RPM and concurrency). No call does I/O: an admission is answered from the local lease, or
-waits at most `wait_s` for the background sync (`redis_sync`) to bring more, then falls back
-to the local share. The sync side is `collect` / `apply` / `set_degraded`.
+Requests call `take` for every counted limit (RPM, daily requests, TPM and daily tokens, seller
+RPM), `settle` / `give_back` afterwards (real usage; an unserved request), and `acquire_listing`
+/ `release_listing` for seller caps. No call does I/O: an admission is answered from the local
+lease, or waits at most `wait_s` for the background sync (`redis_sync`) to bring a grant, then
+falls back to the local share. The sync side is `collect` / `apply` / `set_degraded`.
+
+Limits (`proxy.limits.lease` states the algorithm and its bound): a limit of L per window
+admits at most L in any rolling window (`DF_LIMITS_WINDOW_S`, 60 s), all of them at once if
+they come at once; daily limits count per UTC day (the wall clock plus `day_offset_s`, which
+only tests set) and reset at 00:00 UTC.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from proxy.errors import RateLimited
 from proxy.limits import lease as L
 from proxy.limits import slots as S
-from proxy.limits.bucket import reset_s
+from proxy.limits.headers import Header, request_headers, retry_headers, token_headers
 from wire.snapshot import Account, Listing, Plan
 
-Header = tuple[bytes, bytes]
+DAY_S = 86400.0
 
 
 @dataclass(slots=True)
 class Op:
-    """One key of a sync round: ask for `want`, add `give` (signed) to the Redis bucket."""
+    """One key of a sync round (see `proxy.limits.script` for the fields)."""
 
     key: str
-    kind: str  # "b" bucket, "c" concurrency
-    capacity: float
-    rate: float
+    kind: str  # "w" window, "d" day counter, "c" concurrency
+    limit: float
+    span: float
     want: float
-    give: float
+    give: str
+    debt: float
+    entry: str
+    extra: float
+    probe: float
     target: L.Lease | S.Slots
+    sent_at: float = 0.0
+    held: float = 0.0  # this worker's unspent grants of the limit
+
+
+@dataclass(slots=True)
+class Grant:
+    """What one admission took from one limit (to refund or correct later)."""
+
+    lease: L.Lease
+    taken: list[tuple[str, float]]
+    amount: float
 
 
 def account_limits(account: Account, plans: dict[str, Plan]) -> tuple[int | None, int | None]:
@@ -46,16 +67,12 @@ def account_limits(account: Account, plans: dict[str, Plan]) -> tuple[int | None
     return rpm, tpm
 
 
-def retry_headers(wait: float) -> list[Header]:
-    return [(b"retry-after", str(max(1, math.ceil(wait))).encode()),
-            (b"retry-after-ms", str(max(1, math.ceil(wait * 1000))).encode())]
-
-
 class Limiter:
     def __init__(self, window_s: float, wait_s: float, min_replicas: int, standalone: bool,
-                 clock: Callable[[], float] = time.monotonic, burst_s: float | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, lease_ttl_s: float = 0.25,
+                 wall: Callable[[], float] = time.time, day_offset_s: float = 0.0) -> None:
         self.window_s = window_s
-        self.burst_s = window_s if burst_s is None else min(burst_s, window_s)
+        self.lease_ttl_s = lease_ttl_s
         self.wait_s = wait_s
         self.replicas = max(1, min_replicas)
         self.min_replicas = max(1, min_replicas)
@@ -63,6 +80,8 @@ class Limiter:
         self.degraded = standalone
         self.rejections: Counter[str] = Counter()
         self._clock = clock
+        self._wall = wall
+        self.day_offset_s = day_offset_s
         self._leases: dict[str, L.Lease] = {}
         self._listing_leases: dict[str, L.Lease] = {}  # listing id -> its rpm lease (seller caps)
         self._capped: frozenset[str] = frozenset()
@@ -70,18 +89,26 @@ class Limiter:
         self._slots: dict[str, S.Slots] = {}
         self._wake = asyncio.Event()
         self._round = asyncio.Event()
+        self._prefix = os.urandom(4).hex()
+        self._seq = 0
 
     # --- request side --------------------------------------------------------------------------------
 
-    def _lease(self, key: str, limit: int, now: float, burst: bool = False) -> L.Lease:
-        """The lease of one limit. Request limits (`burst`) hold `burst_s` worth of the rate, so a
-        limit of L per window admits at most L·(burst_s + t)/window in any t seconds; token limits
-        hold a whole window (one request may reserve thousands of tokens at once)."""
+    def day(self) -> tuple[int, float]:
+        """(UTC day number, seconds until it ends) on the limits' wall clock."""
+        wall = self._wall() + self.day_offset_s
+        day = int(wall // DAY_S)
+        return day, (day + 1) * DAY_S - wall
+
+    def _lease(self, key: str, limit: float, now: float) -> L.Lease:
+        """The lease of one limit (keys starting with "d:" are day counters, named for their day)."""
         lease = self._leases.get(key)
         if lease is None or lease.limit != limit:
-            rate = limit / self.window_s
-            capacity = max(1.0, min(float(limit), rate * self.burst_s)) if burst else float(limit)
-            lease = self._leases[key] = L.Lease(capacity, rate, float(limit))
+            if key.startswith("d:"):
+                lease = L.Lease(float(limit), DAY_S, self.lease_ttl_s, "d", now + self.day()[1])
+            else:
+                lease = L.Lease(float(limit), self.window_s, self.lease_ttl_s)
+            self._leases[key] = lease
             if key.startswith("l:"):
                 self._listing_leases[key[2:-2]] = lease
             if self.degraded:
@@ -90,11 +117,15 @@ class Limiter:
 
     async def _decide(self, lease: L.Lease, cost: float) -> float:
         now = self._clock()
-        deadline = now + self.wait_s
-        while (verdict := L.decide(lease, cost, now)) == L.WAIT:
-            if now >= deadline:  # the sync did not answer in time: this lease uses its local share
-                L.degrade(lease, self.replicas, now)
+        since, deadline, registered = now, now + self.wait_s, -1
+        while (verdict := L.decide(lease, cost, now, since)) == L.WAIT:
+            if now >= deadline:
+                if lease.synced and lease.view_at >= since:  # Redis answers; the units are held elsewhere
+                    return max(lease.ttl, 0.001)
+                L.degrade(lease, self.replicas, now)  # the sync did not answer in time: the local share
                 continue
+            if registered != lease.epoch:
+                registered = L.ask(lease, cost)
             done = self._round
             self._wake.set()
             try:
@@ -105,81 +136,66 @@ class Limiter:
             now = self._clock()
         return verdict
 
-    async def admit_request(self, account_id: str, rpm: int | None) -> L.Lease | None:
-        """Spend one request of the account's RPM, or raise RateLimited (429)."""
-        if rpm is None:
-            return None
-        lease = self._lease(f"a:{account_id}:r", rpm, self._clock(), burst=True)
-        verdict = await self._decide(lease, 1.0)
+    async def take(self, key: str, limit: float, cost: float) -> tuple[L.Lease, Grant | None, float]:
+        """Spend `cost` of a limit: (its lease, the grant, 0) or (its lease, None, seconds until a
+        retry can succeed)."""
+        lease = self._lease(key, limit, self._clock())
+        cost = cost if cost < limit else limit
+        verdict = await self._decide(lease, cost)
         if verdict != L.ADMITTED:
-            self.rejections["requests"] += 1
-            raise RateLimited(
-                f"Rate limit reached for requests: {rpm} per {self._window()} for this account. "
-                f"Retry after {verdict:.1f}s.", verdict, self.headers(lease, None) + retry_headers(verdict))
-        return lease
+            return lease, None, verdict
+        return lease, Grant(lease, lease.taken, cost), 0.0
 
-    def check_tokens(self, account_id: str, tpm: int | None, rpm_lease: L.Lease | None) -> L.Lease | None:
-        """Before the body is read: refuse at once if the token bucket is known to be empty."""
-        if tpm is None:
-            return None
+    def view(self, key: str, limit: float) -> L.Lease:
+        return self._lease(key, limit, self._clock())
+
+    def known_short(self, lease: L.Lease, cost: float) -> float:
+        """Seconds until `cost` fits if this worker already knows it does not (else 0)."""
         now = self._clock()
-        lease = self._lease(f"a:{account_id}:t", tpm, now)
-        if (lease.synced or lease.local is not None) and L.remaining(lease, now) < 1:
-            wait = max(reset_s(L.remaining(lease, now), 1.0, lease.rate / self._share(lease)), 0.001)
-            self._refuse_tokens(tpm, wait, rpm_lease, lease)
-        return lease
+        if L.exhausted(lease, cost, now):
+            return max(lease.next_free - now if lease.local is None else L.reset(lease, now, 0.0), 0.001)
+        return 0.0
 
-    async def reserve_tokens(self, account_id: str, tpm: int | None, cost: int,
-                             rpm_lease: L.Lease | None) -> tuple[L.Lease | None, float]:
-        """Reserve `cost` tokens (capped at the limit) of the account's TPM, or raise RateLimited."""
-        if tpm is None:
-            return None, 0.0
-        lease = self._lease(f"a:{account_id}:t", tpm, self._clock())
-        amount = float(min(cost, tpm))
-        verdict = await self._decide(lease, amount)
-        if verdict != L.ADMITTED:
-            self._refuse_tokens(tpm, verdict, rpm_lease, lease)
-        return lease, amount
+    def settle(self, grant: Grant | None, actual: float | None) -> None:
+        """Correct a grant with the usage the upstream reported (None: the grant stands)."""
+        if grant is None or actual is None:
+            return
+        if actual < grant.amount:
+            L.refund(grant.lease, grant.taken, grant.amount - actual)
+        elif actual > grant.amount:
+            L.charge(grant.lease, actual - grant.amount, self._clock())
 
-    def _refuse_tokens(self, tpm: int, wait: float, rpm_lease: L.Lease | None, lease: L.Lease) -> None:
-        self.rejections["tokens"] += 1
-        if rpm_lease is not None:  # the request was not served: its request token goes back
-            L.refund(rpm_lease, 1.0, self._clock())
-        raise RateLimited(
-            f"Rate limit reached for tokens: {tpm} per {self._window()} for this account (the request's "
-            f"reservation is its prompt estimate + max_tokens). Retry after {wait:.1f}s.",
-            wait, self.headers(rpm_lease, lease) + retry_headers(wait))
+    def give_back(self, grant: Grant | None) -> None:
+        """The request was refused by a later limit: it counts against none."""
+        if grant is not None:
+            L.refund(grant.lease, grant.taken, grant.amount)
 
-    def settle_tokens(self, lease: L.Lease | None, reserved: float, actual: int | None) -> None:
-        """Correct a reservation with the usage the upstream reported (None: the reservation stands)."""
-        if lease is not None and actual is not None:
-            L.refund(lease, reserved - actual, self._clock())
-
-    def _share(self, lease: L.Lease) -> float:
-        return lease.capacity / lease.local.capacity if lease.local is not None and lease.local.capacity else 1.0
-
-    def _window(self) -> str:
+    def window_name(self) -> str:
         return "minute" if self.window_s == 60 else f"{self.window_s:g}s"
 
     def headers(self, rpm: L.Lease | None, tpm: L.Lease | None) -> list[Header]:
-        """X-RateLimit-* for requests (+ the -tokens variants); Reset in seconds, rounded up."""
+        """X-RateLimit-* and x-ratelimit-*-requests for requests, x-ratelimit-*-tokens for tokens."""
         now = self._clock()
         out: list[Header] = []
-        for lease, suffix in ((rpm, b""), (tpm, b"-tokens")):
-            if lease is None:
-                continue
-            left = L.remaining(lease, now)
-            out += [(b"x-ratelimit-limit" + suffix, b"%d" % lease.limit),
-                    (b"x-ratelimit-remaining" + suffix, b"%d" % left),
-                    (b"x-ratelimit-reset" + suffix, b"%d" % math.ceil(reset_s(left, lease.capacity, lease.rate)))]
+        if rpm is not None:
+            left = L.remaining(rpm, now)
+            out += request_headers(rpm.limit, left, L.reset(rpm, now, left))
+        if tpm is not None:
+            left = L.remaining(tpm, now)
+            out += token_headers(tpm.limit, left, L.reset(tpm, now, left))
         return out
+
+    def refuse(self, kind: str, message: str, wait: float, headers: list[Header]) -> RateLimited:
+        self.rejections[kind] += 1
+        return RateLimited(message, wait, headers + retry_headers(wait))
 
     async def acquire_listing(self, listing: Listing) -> S.Slots | bool:
         """Take one request of the listing's seller caps. False: it is at a cap (skip it);
         True or a Slots to pass to `release_listing` when the relay ends."""
+        rpm_grant = None
         if listing.rpm_limit is not None:
-            lease = self._lease(f"l:{listing.id}:r", listing.rpm_limit, self._clock(), burst=True)
-            if await self._decide(lease, 1.0) != L.ADMITTED:
+            _, rpm_grant, _ = await self.take(f"l:{listing.id}:r", listing.rpm_limit, 1.0)
+            if rpm_grant is None:
                 self.rejections["listing_rpm"] += 1
                 return False
         if listing.concurrency_limit is None:
@@ -198,8 +214,7 @@ class Limiter:
             now = self._clock()
         if verdict != L.ADMITTED:
             self.rejections["listing_concurrency"] += 1
-            if listing.rpm_limit is not None:
-                L.refund(self._leases[f"l:{listing.id}:r"], 1.0, now)
+            self.give_back(rpm_grant)
             return False
         return slots
 
@@ -225,12 +240,24 @@ class Limiter:
             return self._capped
         out = {lid for lid, s in self._slots.items() if S.is_full(s)}
         for lid, lease in self._listing_leases.items():
-            if lease.allowance < 1 and (lease.synced or lease.local is not None) and L.remaining(lease, now) < 1:
+            if L.exhausted(lease, 1.0, now):
                 out.add(lid)
         if out != self._capped:
             self._capped = frozenset(out)
         self._capped_at = now
         return self._capped
+
+    def capped_wait(self, listing_ids: Iterable[str]) -> float:
+        """Seconds until the earliest of these listings has room again (1 s for a full concurrency
+        cap: slots free when streams end, there is no refill to compute from)."""
+        now, best = self._clock(), math.inf
+        for lid in listing_ids:
+            lease = self._listing_leases.get(lid)
+            if lease is not None and L.exhausted(lease, 1.0, now):
+                best = min(best, max(L.reset(lease, now, 0.0), 0.001))
+            else:
+                best = min(best, S.RETRY_S)
+        return best if best != math.inf else S.RETRY_S
 
     # --- sync side -----------------------------------------------------------------------------------
 
@@ -242,24 +269,41 @@ class Limiter:
             pass
         self._wake.clear()
 
+    def _entry(self) -> str:
+        self._seq += 1
+        return f"{self._prefix}.{self._seq}"
+
     def collect(self) -> list[Op]:
         """The keys worth a round trip now (demand, returns, debts, stale views); idle state is dropped."""
         now = self._clock()
         ops: list[Op] = []
         for key, lease in list(self._leases.items()):
-            want = L.want(lease, now)
-            if want > 0 or lease.pending != 0 or (lease.demand and not lease.synced) \
-                    or (now - lease.last_used < 2.0 and now - lease.global_at > 0.5):
-                ops.append(Op(key, "b", lease.capacity, lease.rate, want, lease.pending, lease))
-                lease.demand = 0.0
-            elif now - lease.last_used > self.window_s and lease.allowance == 0:
+            if lease.local is not None:
+                continue
+            if lease.kind == "d" and now >= lease.ends:  # a past day: hand back nothing, forget it
+                del self._leases[key]
+                continue
+            need, extra = L.want(lease, now)
+            held = L.allowance(lease)
+            if need > 0 or extra > 0 or lease.returns or lease.debt or lease.demand or held != lease.reported \
+                    or (now - lease.last_used < 2.0 and now - lease.view_at > 0.5):
+                give = ",".join(f"{e}:{a:.6g}" for e, a in lease.returns.items() if e)
+                span = lease.span if lease.kind == "w" else max(lease.ends - now, 1.0)
+                probe = lease.probe if lease.probe != math.inf else 1.0
+                ops.append(Op(key, lease.kind, lease.limit, span, need, give, lease.debt, self._entry(), extra,
+                              min(probe, lease.limit), lease, now, held))
+                lease.reported = held
+                lease.returns, lease.debt, lease.demand, lease.probe = {}, 0.0, 0.0, math.inf
+                lease.epoch += 1
+            elif now - lease.last_used > lease.span and not lease.chunks:
                 del self._leases[key]
                 if key.startswith("l:"):
                     self._listing_leases.pop(key[2:-2], None)
         for lid, slots in list(self._slots.items()):
             want_slots = S.want(slots, now)
             if want_slots != slots.held or slots.demand or not slots.synced:
-                ops.append(Op(f"l:{lid}:c", "c", slots.limit, 0.0, want_slots, slots.in_flight, slots))
+                ops.append(Op(f"l:{lid}:c", "c", slots.limit, 0.0, want_slots, str(slots.in_flight), 0.0, "", 0.0,
+                              0.0, slots, now))
             elif slots.held == 0 and slots.in_flight == 0 and now - slots.last_used > self.window_s:
                 del self._slots[lid]
         return ops
@@ -268,11 +312,13 @@ class Limiter:
         now = self._clock()
         self.replicas = max(self.min_replicas, replicas)
         for i, op in enumerate(ops):
-            got, level = results[2 * i], results[2 * i + 1]
+            got, used, wait, reset_in, others = results[5 * i: 5 * i + 5]
             if isinstance(op.target, L.Lease):
-                L.granted(op.target, got, level, op.give, now)
+                L.granted(op.target, got, op.entry, used, wait, reset_in, op.sent_at, now)
+                op.target.others_held = others
+                op.target.reported += got
             else:
-                S.granted(op.target, int(got), int(level))
+                S.granted(op.target, int(got), int(used))
         self.round_done()
 
     def recover_strays(self) -> None:

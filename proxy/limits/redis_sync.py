@@ -2,16 +2,16 @@
 
 Each round (every `DF_LIMITS_SYNC_MS`, or at once when a request waits for tokens) sends one
 script call (`proxy.limits.script`) with the worker's heartbeat and every key that needs
-tokens, returns idle ones or owes a debt. Requests never wait on Redis: at most
+tokens, hands back idle grants and refunds, or owes a debt. Requests never wait on Redis: at most
 `DF_LIMITS_WAIT_MS` for a round, then their lease falls back to its local share.
 
 Failure mode: every call has a timeout (`DF_LIMITS_REDIS_TIMEOUT_MS`); after 3 failures in a
 row the circuit breaker opens and the limiter goes degraded: every key is limited locally at
-limit / n, n = the replicas that heartbeated last (at least `DF_LIMITS_MIN_REPLICAS`),
-starting from this worker's share of the last known level (fail open to the share, never to
-unlimited). `/readyz` says `limits.mode: "degraded"` and `gateway_ratelimit_degraded` is 1.
+limit / n per window, n = the replicas that heartbeated last (at least
+`DF_LIMITS_MIN_REPLICAS`), starting from this worker's share of the last known usage (fail open
+to the share, never to unlimited). `/readyz` says `limits.mode: "degraded"` and `gateway_ratelimit_degraded` is 1.
 The breaker probes again after 0.5 s (doubling to 5 s); on success the limiter leaves degraded
-mode, charges Redis with what it admitted locally (at most one bucket per key) and resyncs.
+mode, charges Redis with what it admitted locally (at most one limit per key) and resyncs.
 A slow Redis costs requests nothing: they are answered from local state meanwhile.
 """
 
@@ -35,7 +35,9 @@ _HEARTBEAT_TTL_MS = 5000  # a worker silent this long no longer counts as a repl
 
 
 class RedisLimitSync:
-    def __init__(self, url: str, prefix: str, limiter: Limiter, interval_s: float, timeout_s: float) -> None:
+    def __init__(self, url: str, prefix: str, limiter: Limiter, interval_s: float, timeout_s: float,
+                 clock_offset_s: float = 0.0) -> None:
+        self._clock_offset = clock_offset_s  # added to Redis's clock (tests only)
         self._tag = f"{prefix}{{rl}}:"  # one hash tag: every key of the script in one cluster slot
         self._limiter = limiter
         self._interval = interval_s
@@ -53,10 +55,12 @@ class RedisLimitSync:
         ops = [] if limiter.degraded else limiter.collect()
         if not ops and not heartbeat:
             return False
-        keys = [self._tag + "replicas", *(self._tag + op.key for op in ops)]
-        args: list[str | int | float] = [self._worker, _HEARTBEAT_TTL_MS]
+        keys = [self._tag + "replicas"]
+        args: list[str | int | float] = [self._worker, _HEARTBEAT_TTL_MS, self._clock_offset]
         for op in ops:
-            args += [op.kind, op.capacity, op.rate, op.want, op.give]
+            name = self._tag + "w:" + op.key  # "w:": not the token buckets' keys (a rolling deploy shares Redis)
+            keys += [name, name + ":a", name + ":h"]
+            args += [op.kind, op.limit, op.span, op.want, op.give, op.debt, op.entry, op.extra, op.probe, op.held]
         async with asyncio.timeout(self._timeout):
             script = await self._redis.script()
             raw: list[bytes] = await script(keys=keys, args=args)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from proxy.limits.lease import ADMITTED, WAIT
 
-_RETRY_S = 1.0  # slots free when streams end: no refill rate to compute a wait from
+RETRY_S = 1.0  # slots free when streams end: no refill rate to compute a wait from
 _IDLE_S = 1.0
 
 
@@ -37,7 +37,7 @@ def acquire(slots: Slots, now: float) -> float:
     if slots.local_limit is None and (not slots.synced or slots.free > 0):
         slots.demand += 1
         return WAIT
-    return _RETRY_S
+    return RETRY_S
 
 
 def release(slots: Slots) -> None:
