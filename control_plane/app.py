@@ -4,6 +4,11 @@ Background tasks (created here only, cancelled on stop): the PostgreSQL change l
 the snapshot publisher loop, the console mail sender, the usage settlement consumer, the
 billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost) and, with
 `DF_CHAIN_WATCHER=dev`, the chain watcher that confirms top-up deposits.
+
+Shutdown order: the settlement consumer is asked to stop first and given
+`_SETTLE_GRACE_S` to commit and acknowledge the batch it already read (what it has not read
+stays in the stream for the next start); then every task is cancelled, then the pool and
+the Redis client close.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import coredis
 from blacksheep import Application, Content, Request, Response
 
 from control_plane.auth.tokens import derive_jwt_key
-from control_plane.billing import chain
+from control_plane.billing import chain, consumer_name
 from control_plane.billing.consumer import UsageConsumer
 from control_plane.billing.credit_state import CreditState
 from control_plane.crypto import SecretBox, data_key
@@ -41,6 +46,7 @@ from wire.keys import derive_hash_secret
 from wire.request_ids import derive_request_id_secret
 
 log = logging.getLogger("control_plane")
+_SETTLE_GRACE_S = 10.0
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     services: Services | None = None
     publisher: SnapshotPublisher | None = None
+    consumer: UsageConsumer | None = None
 
 
 def create_app(settings: Settings) -> Application:
@@ -77,7 +84,11 @@ def create_app(settings: Settings) -> Application:
         )
         mailer = ConsoleMailSender(pool)
         credit_state = CreditState(redis, pool, settings.redis_prefix)
-        consumer = UsageConsumer(redis, pool, settings.redis_prefix)
+        name = consumer_name.claim(settings.consumer_name or consumer_name.default_base(settings.control_port),
+                                   settings.redis_url, settings.redis_prefix)
+        runtime.stack.callback(name.release)
+        consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name)
+        log.info("settlement consumer %s", name.name)
 
         runtime.services = Services(
             settings=settings,
@@ -133,6 +144,11 @@ def create_app(settings: Settings) -> Application:
                 chain.run(pool, chain.DevChainWatcher(), credit_state.push), name="chain-watcher"))
 
     async def on_stop(_: Application) -> None:
+        if runtime.consumer is not None:
+            runtime.consumer.stop()
+            settling = [t for t in runtime.tasks if t.get_name() == "usage-settlement"]
+            if settling:
+                await asyncio.wait(settling, timeout=_SETTLE_GRACE_S)
         for task in runtime.tasks:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)

@@ -6,9 +6,12 @@ one stream entry (offline-admitted ones one by one through the script that also 
 charge, `proxy.billing.credit`). If that fails the
 batch goes to the disk spool (fsynced) and is replayed, spool first, once Redis answers again.
 
-Crash loss, stated: a SIGKILL loses the events still in the buffer (at most one flush interval,
-20 ms by default) and the requests in flight (not billed; their reservations return when
-the worker's leases lapse with its heartbeat). Everything spooled survives and is replayed.
+Crash loss, stated: none when the process is killed. Every admission and every event is also
+written to the in-flight journal (`proxy.billing.journal`) before it matters; the next process
+adopts a dead one's journal and spool at start-up (`recover`) and replays them, so the
+buffered events are shipped and the requests cut in flight settle as failed (uncharged;
+their reservations return when the worker's leases lapse with its heartbeat). A machine
+crash loses what the page cache held of the journal.
 Failure modes: Redis errors -> spool; spool full -> `accepting` turns False (the pipeline
 answers 503 to paid requests); disk errors are logged and the batch kept in memory.
 """
@@ -23,6 +26,7 @@ from collections.abc import Callable
 import coredis
 
 from proxy.billing.credit import RedisCredit
+from proxy.billing.journal import InflightJournal
 from proxy.billing.spool import Spool, SpoolFull
 from wire.usage import UsageEvent, charge_of, decode_event, encode_batch, encode_event
 
@@ -31,8 +35,10 @@ log = logging.getLogger("dragonfly.proxy.billing")
 
 class UsageShipper:
     def __init__(self, credit: RedisCredit, spool: Spool, flush_s: float, connect: Callable[[], coredis.Redis[bytes]],
-                 batch: int = 256) -> None:
+                 batch: int = 256, journal: InflightJournal | None = None) -> None:
         self._credit = credit
+        self._journal = journal
+        self._adopted = False  # `recover` found spool or journal files to replay
         self._connect = connect
         self._spool = spool
         self._flush_s = flush_s
@@ -51,8 +57,24 @@ class UsageShipper:
     def backlog(self) -> int:
         return len(self._buffer) + (1 if self._spool.size else 0)
 
+    def recover(self) -> None:
+        """At start-up, before serving: adopt what stopped processes left (journal and spool files);
+        the first flush replays it."""
+        if self._journal is not None:
+            self._journal.adopt(self._spool)
+            self._journal.start()
+        self._adopted = True
+
+    def admitted(self, event: UsageEvent) -> None:
+        """A request was admitted: `event` is what it settles as if this process dies first."""
+        if self._journal is not None:
+            self._journal.admitted(event)
+
     def submit(self, event: UsageEvent) -> None:
-        self._buffer.append(encode_event(event))
+        raw = encode_event(event)
+        self._buffer.append(raw)
+        if self._journal is not None:
+            self._journal.ended(event.request_id, raw)
         if len(self._buffer) >= self._batch:
             self._wake.set()
 
@@ -77,7 +99,7 @@ class UsageShipper:
                     pipe.xadd(stream, {b"b": encode_batch(online)})
 
     async def flush(self) -> None:
-        if self._spool.size or not self.redis_up:
+        if self._spool.size or not self.redis_up or self._adopted:
             await self._replay()
         if not self._buffer:
             return
@@ -86,6 +108,7 @@ class UsageShipper:
             try:
                 await self._send(records)
                 self.shipped += len(records)
+                self._delivered()
                 return
             except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
                 log.warning("usage events to spool: redis unreachable (%s)", exc)
@@ -93,20 +116,29 @@ class UsageShipper:
         try:
             self._spool.append(records)
             self.spooled += len(records)
+            self._delivered()
         except (SpoolFull, OSError) as exc:
             log.error("usage spool refused %d events (%s); keeping them in memory", len(records), exc)
             self._buffer[:0] = records
 
+    def _delivered(self) -> None:
+        if self._journal is not None and not self._buffer:
+            self._journal.delivered()
+
     async def flush_to_spool(self) -> None:
-        """At shutdown (after the shipper task stopped): what is still buffered goes to disk."""
+        """At shutdown (after the shipper task stopped): what is still buffered goes to disk, then
+        the journal keeps only the admissions still open (none after a graceful drain)."""
         if self._buffer:
-            records, self._buffer = self._buffer, []
-            self._spool.append(records)
+            self._spool.append(self._buffer)
+            self._buffer = []
+        if self._journal is not None:
+            self._journal.close()
 
     async def _replay(self) -> None:
         records, files = self._spool.drain()
         if not records and not files:
             self.redis_up = True
+            self._adopted = False
             return
         try:
             await self._credit.ping()
@@ -117,6 +149,7 @@ class UsageShipper:
             return
         self._spool.clear(files)
         self.redis_up = True
+        self._adopted = False
         self.shipped += len(records)
         log.info("replayed %d spooled usage events", len(records))
 

@@ -51,7 +51,7 @@ class Spool:
             if not pid.isdigit():
                 continue
             mine = int(pid) == os.getpid()
-            if (mine and path.suffix == ".replay") or (not mine and not _alive(int(pid))):
+            if (mine and path.suffix == ".replay") or (not mine and not alive(int(pid))):
                 out.append(path)
         return out
 
@@ -81,7 +81,7 @@ class Spool:
             path.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
