@@ -8,8 +8,9 @@ import asyncio
 import secrets
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from tests.support import redisdb
 from tests.support.procs import ROOT, Server, granian
+from wire.billing import usage_stream
 
 
 @dataclass
@@ -144,6 +147,45 @@ def assert_settled_once(stack: BillingStack, buyer: dict[str, str], seller: dict
     assert stack.earnings(seller) == earnings_before + sum(r["seller_payout_micro_usd"] for r in rows)
     stack.ledger_check()
     return rows
+
+
+def during_traffic(stack: BillingStack, key: str, action: Callable[[], None]) -> list[str]:
+    """Requests from three threads (streamed and not, each a few hundred ms long) while `action`
+    runs, and a few after it; every one must be answered 200. Their request ids."""
+    ids: list[str] = []
+    failures: list[str] = []
+    done = threading.Event()
+
+    def client(n: int) -> None:
+        sent = 0
+        while not done.is_set() or sent < 2:
+            r = stack.chat(key, stream=(n + sent) % 2 == 0, fake={"tps": 100})
+            sent += 1
+            if r.status_code != 200:
+                failures.append(f"{r.status_code} {r.text[:200]}")
+            else:
+                ids.append(r.headers["x-request-id"])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        action()
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not failures, failures
+    return ids
+
+
+def consumers(redis_url: str, prefix: str) -> list[str]:
+    """The names in the settlement consumer group."""
+    async def read() -> list[str]:
+        async with redisdb.connect(redis_url) as r:
+            got = await r.xinfo_consumers(usage_stream(prefix), "settle")
+            return sorted(str(c[b"name"].decode()) for c in got)  # type: ignore[index, union-attr]
+    return asyncio.run(read())
 
 
 def until(predicate: object, limit_s: float = 10.0) -> None:

@@ -6,18 +6,15 @@ name (its own pending entries first, at once)."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import pg, redisdb
-from tests.support.billing_stack import BillingStack, assert_settled_once, billing_stack
+from tests.support import pg
+from tests.support.billing_stack import BillingStack, assert_settled_once, billing_stack, consumers, during_traffic
 from tests.support.private_redis import PrivateRedis
-from wire.billing import usage_stream
 
 PER_REQUEST = -(-10 * 300_000 // 10**6) + -(-20 * 900_000 // 10**6)  # 10 prompt + 20 completion tokens
 PREFIX = "dfrestart:"
@@ -49,44 +46,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, restart_db: str,
         yield s
 
 
-def during_traffic(stack: BillingStack, key: str, action: Callable[[], None]) -> list[str]:
-    """Requests from three threads (streamed and not, each a few hundred ms long) while `action`
-    runs, and a few after it; every one must be answered 200. Their request ids."""
-    ids: list[str] = []
-    failures: list[str] = []
-    done = threading.Event()
-
-    def client(n: int) -> None:
-        sent = 0
-        while not done.is_set() or sent < 2:
-            r = stack.chat(key, stream=(n + sent) % 2 == 0, fake={"tps": 100})
-            sent += 1
-            if r.status_code != 200:
-                failures.append(f"{r.status_code} {r.text[:200]}")
-            else:
-                ids.append(r.headers["x-request-id"])
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
-    for t in threads:
-        t.start()
-    try:
-        action()
-    finally:
-        done.set()
-        for t in threads:
-            t.join(timeout=60)
-    assert not failures, failures
-    return ids
-
-
-def consumers(redis_url: str) -> list[str]:
-    async def read() -> list[str]:
-        async with redisdb.connect(redis_url) as r:
-            got = await r.xinfo_consumers(usage_stream(PREFIX), "settle")
-            return sorted(str(c[b"name"].decode()) for c in got)  # type: ignore[index, union-attr]
-    return asyncio.run(read())
-
-
 def check(stack: BillingStack, buyer: dict[str, str], key: str, ids: list[str], before: tuple[int, int]) -> None:
     rows = assert_settled_once(stack, buyer, stack.seller, key, ids, *before)  # type: ignore[attr-defined]
     assert {r["status"] for r in rows} == {"completed"}
@@ -103,7 +62,7 @@ def start(stack: BillingStack) -> tuple[dict[str, str], str, tuple[int, int]]:
 def test_control_plane_restart_with_usage_in_flight(stack: BillingStack, sig: signal.Signals) -> None:
     """`make up`, Ctrl-C, `make up`: the second start reuses the consumer group and its name."""
     buyer, key, before = start(stack)
-    named = consumers(stack.redis_url)
+    named = consumers(stack.redis_url, PREFIX)
 
     def restart() -> None:
         stack.control.stop(sig)
@@ -112,7 +71,7 @@ def test_control_plane_restart_with_usage_in_flight(stack: BillingStack, sig: si
     ids = during_traffic(stack, key, restart)
     ids.append(stack.chat(key, stream=False).headers["x-request-id"])  # bought after the restart
     check(stack, buyer, key, ids, before)
-    assert consumers(stack.redis_url) == named  # same name: nothing waited for another consumer's claim
+    assert consumers(stack.redis_url, PREFIX) == named  # same name: nothing waited for another consumer's claim
     assert len(named) == 1
 
 
