@@ -83,7 +83,12 @@ def create_app(settings: Settings) -> Application:
             )
         )
         mailer = ConsoleMailSender(pool)
-        credit_state = CreditState(redis, pool, settings.redis_prefix)
+
+        def republish() -> None:  # Redis lost its data: the snapshot went with it
+            if runtime.publisher is not None:
+                runtime.publisher.mark_changed()
+
+        credit_state = CreditState(redis, pool, settings.redis_prefix, on_rebuilt=republish)
         name = consumer_name.claim(settings.consumer_name or consumer_name.default_base(settings.control_port),
                                    settings.redis_url, settings.redis_prefix)
         runtime.stack.callback(name.release)

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.support import pg
-from tests.support.billing_stack import BillingStack, assert_settled_once, billing_stack, consumers, during_traffic
+from tests.support.billing_stack import (
+    BillingStack,
+    assert_settled_once,
+    billing_stack,
+    consumers,
+    during_traffic,
+    until,
+)
 from tests.support.private_redis import PrivateRedis
 
 PER_REQUEST = -(-10 * 300_000 // 10**6) + -(-20 * 900_000 // 10**6)  # 10 prompt + 20 completion tokens
@@ -87,8 +94,9 @@ def test_redis_restart_keeps_its_data(stack: BillingStack, private_redis: Privat
 
 
 def test_redis_restart_with_its_data_gone(stack: BillingStack, private_redis: PrivateRedis) -> None:
-    """An empty Redis: consumer group recreated, snapshot republished, credit view rebuilt from
-    PostgreSQL; proxies serve on the offline allowance meanwhile and replay their spools."""
+    """An empty Redis: consumer group recreated, snapshot republished at once (a proxy started
+    afterwards serves), credit view rebuilt from PostgreSQL; proxies serve on the offline
+    allowance meanwhile and replay their spools."""
     buyer, key, before = start(stack)
     first = [stack.chat(key, stream=i % 2 == 0).headers["x-request-id"] for i in range(4)]
     stack.settle_all(key, first)  # a Redis that loses its data loses the events it held unsettled
@@ -100,6 +108,9 @@ def test_redis_restart_with_its_data_gone(stack: BillingStack, private_redis: Pr
 
     ids = first + during_traffic(stack, key, restart_empty)
     check(stack, buyer, key, ids, before)
+    stack.proxy.stop()  # a proxy started now needs the snapshot republished into the empty Redis
+    stack.proxy.start()
+    until(lambda: stack.chat_status(key) == 404, 30)  # the key is known again: no 401 / 503
     after = stack.chat(key, stream=False)  # the credit view was rebuilt: admitted online again
     assert after.status_code == 200, after.text
     check(stack, buyer, key, [*ids, after.headers["x-request-id"]], before)
