@@ -12,10 +12,12 @@ kind byte, a 4-byte big-endian length and an encoded usage event:
 Writes are plain `write(2)` calls without fsync: they survive the process being killed (the
 kernel holds them), not the machine losing power. A segment is replaced once it passes
 `_ROTATE_BYTES` by one holding only the admissions still open (the events already handed
-to Redis or the spool need no journal). On start-up `adopt` reads the segments of processes
-that are gone (and any older one under this pid), keeps per request id its `E` record, else
-its `A` record, appends them to the spool and deletes the segments: the spool replays them
-and settlement is idempotent by request id, so an event shipped before the kill counts once.
+to Redis or the spool need no journal; the segment before is kept one more round, so a
+Redis that lost unsettled events can be sent them again: `ended_records`). On start-up
+`adopt` reads the segments of processes that are gone (and any older one under this pid),
+keeps per request id its `E` record, else its `A` record, appends them to the spool and
+deletes the segments: the spool replays them and settlement is idempotent by request id, so
+an event shipped before the kill counts once.
 
 Bound that remains: a machine crash loses what the page cache held (the unshipped events of
 the last flush interval and the admissions in flight, as before this journal). Disk errors
@@ -73,9 +75,10 @@ class InflightJournal:
         """Open this process's first segment (after `adopt`)."""
         self._roll()
 
-    def _roll(self) -> None:
-        """A new segment holding the open admissions; the previous one is deleted."""
-        old = self._segment(self._seq) if self._fd is not None else None
+    def _roll(self, keep_previous: bool = True) -> None:
+        """A new segment holding the open admissions. The segment before is kept (its ended events
+        may be shipped again after a Redis data loss, `ended_records`); older ones are deleted."""
+        had = self._fd is not None
         self._seq += 1
         data = b"".join(self._open.values())
         try:
@@ -88,8 +91,10 @@ class InflightJournal:
         if self._fd is not None:
             os.close(self._fd)
         self._fd, self._size = fd, len(data)
-        if old is not None:
-            old.unlink(missing_ok=True)
+        if had:
+            self._segment(self._seq - 2).unlink(missing_ok=True)
+            if not keep_previous:
+                self._segment(self._seq - 1).unlink(missing_ok=True)
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:
@@ -122,12 +127,24 @@ class InflightJournal:
         if self._fd is None:
             return
         if self._open:
-            self._roll()
+            self._roll(keep_previous=False)
         else:
             self._segment(self._seq).unlink(missing_ok=True)
+            self._segment(self._seq - 1).unlink(missing_ok=True)
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def ended_records(self) -> list[bytes]:
+        """The ended events of this process's last two segments (for re-shipping after Redis lost them)."""
+        out: list[bytes] = []
+        for seq in (self._seq - 1, self._seq):
+            try:
+                data = self._segment(seq).read_bytes()
+            except OSError:
+                continue
+            out += [raw for kind, raw in _records(data) if kind == ENDED]
+        return out
 
     def adopt(self, spool: Spool) -> int:
         """Move the journals of gone processes (and older ones under this pid) into `spool`."""

@@ -12,6 +12,12 @@ adopts a dead one's journal and spool at start-up (`recover`) and replays them, 
 buffered events are shipped and the requests cut in flight settle as failed (uncharged;
 their reservations return when the worker's leases lapse with its heartbeat). A machine
 crash loses what the page cache held of the journal.
+Redis data loss: each flush pipeline also does `SET {prefix}usage:w:{worker} 1 GET` (and an idle
+shipper once a second): when the mark this process wrote is gone, Redis lost its data, with it
+any events it held unsettled, so the shipper sends its journal's recent ended events again
+(plain XADD: settlement is idempotent by request id; an offline event's charge reaches Redis
+through the control plane's reconcile). Bound: events older than the journal's last two
+segments (8 MiB) that were still unsettled when Redis lost them.
 Failure modes: Redis errors -> spool; spool full -> `accepting` turns False (the pipeline
 answers 503 to paid requests); disk errors are logged and the batch kept in memory.
 """
@@ -21,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import Callable
 
 import coredis
@@ -31,6 +39,9 @@ from proxy.billing.spool import Spool, SpoolFull
 from wire.usage import UsageEvent, charge_of, decode_event, encode_batch, encode_event
 
 log = logging.getLogger("dragonfly.proxy.billing")
+_MARK_TTL_S = 7 * 86400
+_CHECK_S = 1.0  # an idle shipper checks its mark this often
+_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError)
 
 
 class UsageShipper:
@@ -48,6 +59,10 @@ class UsageShipper:
         self.redis_up = True
         self.shipped = 0
         self.spooled = 0
+        self.reshipped = 0
+        self._mark = f"{credit.stream}:w:{os.getpid()}-{os.urandom(4).hex()}"
+        self._marked = False  # this process's mark is (should be) in Redis
+        self._checked = 0.0
 
     @property
     def accepting(self) -> bool:
@@ -87,6 +102,7 @@ class UsageShipper:
         for i in range(0, len(records), 1000):
             online: list[bytes] = []
             async with redis.pipeline(transaction=False) as pipe:
+                seen = pipe.set(self._mark, b"1", ex=_MARK_TTL_S, get=True)
                 for raw in records[i:i + 1000]:
                     ev = decode_event(raw)
                     if not ev.offline:
@@ -97,11 +113,33 @@ class UsageShipper:
                     script(keys=keys, args=args, client=pipe)
                 if online:
                     pipe.xadd(stream, {b"b": encode_batch(online)})
+            await self._after_mark(await seen)
+
+    async def _after_mark(self, previous: object) -> None:
+        self._checked = time.monotonic()
+        if previous is None and self._marked:
+            records = self._journal.ended_records() if self._journal is not None else []
+            log.warning("redis lost its data: sending the last %d usage events again", len(records))
+            redis, stream = self._credit.redis, self._credit.stream
+            for i in range(0, len(records), 1000):
+                await redis.xadd(stream, {b"b": encode_batch(records[i:i + 1000])})
+            self.reshipped += len(records)
+        self._marked = True
+
+    async def _check_mark(self) -> None:
+        if not self._marked or not self.redis_up or time.monotonic() - self._checked < _CHECK_S:
+            return
+        try:
+            await self._after_mark(await self._credit.redis.set(self._mark, b"1", ex=_MARK_TTL_S, get=True))
+        except _REDIS_ERRORS as exc:
+            log.warning("usage mark check failed (%s); reconnecting", exc)
+            self.redis_up = False
 
     async def flush(self) -> None:
         if self._spool.size or not self.redis_up or self._adopted:
             await self._replay()
         if not self._buffer:
+            await self._check_mark()
             return
         records, self._buffer = self._buffer, []
         if self.redis_up:
@@ -110,7 +148,7 @@ class UsageShipper:
                 self.shipped += len(records)
                 self._delivered()
                 return
-            except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+            except _REDIS_ERRORS as exc:
                 log.warning("usage events to spool: redis unreachable (%s)", exc)
                 self.redis_up = False
         try:
@@ -143,7 +181,7 @@ class UsageShipper:
         try:
             await self._credit.ping()
             await self._send(records)
-        except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+        except _REDIS_ERRORS as exc:
             log.warning("usage replay failed (%s: %s); retrying", type(exc).__name__, exc)
             self.redis_up = False
             return
@@ -186,6 +224,6 @@ class UsageShipper:
         stack = contextlib.AsyncExitStack()
         try:
             self._credit.bind(await stack.enter_async_context(self._connect()))
-        except (coredis.exceptions.RedisError, OSError, TimeoutError, RuntimeError) as exc:
+        except _REDIS_ERRORS as exc:
             log.debug("billing redis connect failed: %s", exc)
         return stack

@@ -6,13 +6,14 @@ name (its own pending entries first, at once)."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import pg
+from tests.support import pg, redisdb
 from tests.support.billing_stack import (
     BillingStack,
     assert_settled_once,
@@ -22,6 +23,8 @@ from tests.support.billing_stack import (
     until,
 )
 from tests.support.private_redis import PrivateRedis
+from wire.billing import usage_stream
+from wire.usage import decode_batch, decode_event
 
 PER_REQUEST = -(-10 * 300_000 // 10**6) + -(-20 * 900_000 // 10**6)  # 10 prompt + 20 completion tokens
 PREFIX = "dfrestart:"
@@ -94,19 +97,23 @@ def test_redis_restart_keeps_its_data(stack: BillingStack, private_redis: Privat
 
 
 def test_redis_restart_with_its_data_gone(stack: BillingStack, private_redis: PrivateRedis) -> None:
-    """An empty Redis: consumer group recreated, snapshot republished at once (a proxy started
-    afterwards serves), credit view rebuilt from PostgreSQL; proxies serve on the offline
-    allowance meanwhile and replay their spools."""
+    """An empty Redis: the usage events it held unsettled are sent again by the proxy, the consumer
+    group is recreated, the snapshot republished at once (a proxy started afterwards serves), the
+    credit view rebuilt from PostgreSQL; proxies serve on the offline allowance meanwhile."""
     buyer, key, before = start(stack)
     first = [stack.chat(key, stream=i % 2 == 0).headers["x-request-id"] for i in range(4)]
-    stack.settle_all(key, first)  # a Redis that loses its data loses the events it held unsettled
+    stack.settle_all(key, first)
+    stack.control.stop()  # settlement paused: the next requests' usage waits in the stream
+    held = [stack.chat(key, stream=i % 2 == 0).headers["x-request-id"] for i in range(4)]
+    until(lambda: set(held) <= stream_request_ids(private_redis.url), 30)  # in Redis, unsettled
 
     def restart_empty() -> None:
         private_redis.stop()
-        private_redis.wipe()
+        private_redis.wipe()  # the stream, and the events in it, are gone
         private_redis.start()
 
-    ids = first + during_traffic(stack, key, restart_empty)
+    ids = first + held + during_traffic(stack, key, restart_empty)
+    stack.control.start()
     check(stack, buyer, key, ids, before)
     stack.proxy.stop()  # a proxy started now needs the snapshot republished into the empty Redis
     stack.proxy.start()
@@ -114,3 +121,17 @@ def test_redis_restart_with_its_data_gone(stack: BillingStack, private_redis: Pr
     after = stack.chat(key, stream=False)  # the credit view was rebuilt: admitted online again
     assert after.status_code == 200, after.text
     check(stack, buyer, key, [*ids, after.headers["x-request-id"]], before)
+
+
+def stream_request_ids(redis_url: str) -> set[str]:
+    """The request ids of the usage events waiting in the stream."""
+    async def read() -> set[str]:
+        async with redisdb.connect(redis_url) as r:
+            entries = await r.xrange(usage_stream(PREFIX))
+        out: set[str] = set()
+        for entry in entries:
+            batch = entry.field_values.get(b"b")
+            raws = decode_batch(batch) if isinstance(batch, bytes) else [entry.field_values.get(b"e", b"")]
+            out |= {decode_event(raw).request_id for raw in raws if isinstance(raw, bytes)}
+        return out
+    return asyncio.run(read())
