@@ -16,8 +16,8 @@ Redis data loss: each flush pipeline also does `SET {prefix}usage:w:{worker} 1 G
 shipper once a second): when the mark this process wrote is gone, Redis lost its data, with it
 any events it held unsettled, so the shipper sends its journal's recent ended events again
 (plain XADD: settlement is idempotent by request id; an offline event's charge reaches Redis
-through the control plane's reconcile). Bound: events older than the journal's last two
-segments (8 MiB) that were still unsettled when Redis lost them.
+through the control plane's reconcile). Bound: events older than the journal's previous
+segment (at least 4 MiB of journal, ~3,000 requests) that were unsettled when Redis lost them.
 Failure modes: Redis errors -> spool; spool full -> `accepting` turns False (the pipeline
 answers 503 to paid requests); disk errors are logged and the batch kept in memory.
 """
