@@ -62,6 +62,7 @@ class UsageShipper:
         self.reshipped = 0
         self._mark = f"{credit.stream}:w:{os.getpid()}-{os.urandom(4).hex()}"
         self._marked = False  # this process's mark is (should be) in Redis
+        self._resend_due = False
         self._checked = 0.0
 
     @property
@@ -116,18 +117,23 @@ class UsageShipper:
             await self._after_mark(await seen)
 
     async def _after_mark(self, previous: object) -> None:
+        """`previous`: what SET ... GET found. Gone after this process wrote it: Redis lost its data."""
         self._checked = time.monotonic()
         if previous is None and self._marked:
+            self._resend_due = True  # kept until the resend went through (the mark is back already)
+        self._marked = True
+        if self._resend_due:
             records = self._journal.ended_records() if self._journal is not None else []
             log.warning("redis lost its data: sending the last %d usage events again", len(records))
             redis, stream = self._credit.redis, self._credit.stream
             for i in range(0, len(records), 1000):
                 await redis.xadd(stream, {b"b": encode_batch(records[i:i + 1000])})
+            self._resend_due = False
             self.reshipped += len(records)
-        self._marked = True
 
     async def _check_mark(self) -> None:
-        if not self._marked or not self.redis_up or time.monotonic() - self._checked < _CHECK_S:
+        idle_s = time.monotonic() - self._checked
+        if not self._marked or not self.redis_up or (idle_s < _CHECK_S and not self._resend_due):
             return
         try:
             await self._after_mark(await self._credit.redis.set(self._mark, b"1", ex=_MARK_TTL_S, get=True))
