@@ -20,7 +20,7 @@ from proxy.billing.journal import InflightJournal
 from proxy.billing.lease_sync import LeaseSync
 from proxy.billing.leases import CreditBook
 from proxy.billing.shipper import UsageShipper
-from proxy.billing.spool import Spool
+from proxy.billing.spool import Spool, scoped_dir
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.endpoints import ENDPOINTS
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
@@ -69,8 +69,9 @@ def make_billing(settings: ProxySettings) -> Billing | None:
             stream_timeout=settings.billing_redis_timeout_s)
 
     credit = RedisCredit(settings.redis_prefix)
-    shipper = UsageShipper(credit, Spool(settings.usage_spool_dir, settings.usage_spool_max_bytes),
-                           settings.usage_flush_ms / 1000, connect, journal=InflightJournal(settings.usage_spool_dir))
+    usage_dir = scoped_dir(settings.usage_spool_dir, settings.billing_redis_url, settings.redis_prefix)
+    shipper = UsageShipper(credit, Spool(usage_dir, settings.usage_spool_max_bytes), settings.usage_flush_ms / 1000,
+                           connect, journal=InflightJournal(usage_dir))
     book = CreditBook(settings.redis_prefix, settings.billing_wait_s, settings.billing_lease_max_micro_usd)
     return Billing(book, shipper, settings.offline_allowance_micro_usd)
 
