@@ -8,6 +8,11 @@ billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost) 
 Keys (`wire.secret_keys`): JWTs and pool keys use the control plane's own keys; snapshots
 carry upstream keys sealed with the first DF_SEAL_KEYS key. Pool keys that do not decrypt
 are reported by `PoolKeyHealth` (log, `/readyz`, `/metrics`).
+
+Shutdown order: the settlement consumer is asked to stop first and given
+`_SETTLE_GRACE_S` to commit and acknowledge the batch it already read (what it has not read
+stays in the stream for the next start); then every task is cancelled, then the pool and
+the Redis client close.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from blacksheep import Application, Content, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
 
 from control_plane.auth.tokens import derive_jwt_key
-from control_plane.billing import chain
+from control_plane.billing import chain, consumer_name
 from control_plane.billing.consumer import UsageConsumer
 from control_plane.billing.credit_state import CreditState
 from control_plane.crypto import SecretBox, data_keys
@@ -47,6 +52,7 @@ from control_plane.snapshot.seal import Sealer
 from wire.secret_keys import request_id_secret
 
 log = logging.getLogger("control_plane")
+_SETTLE_GRACE_S = 10.0
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     services: Services | None = None
     publisher: SnapshotPublisher | None = None
+    consumer: UsageConsumer | None = None
 
 
 def create_app(settings: Settings) -> Application:
@@ -85,8 +92,17 @@ def create_app(settings: Settings) -> Application:
             )
         )
         mailer = ConsoleMailSender(pool)
-        credit_state = CreditState(redis, pool, settings.redis_prefix)
-        consumer = UsageConsumer(redis, pool, settings.redis_prefix)
+
+        def republish() -> None:  # Redis lost its data: the snapshot went with it
+            if runtime.publisher is not None:
+                runtime.publisher.mark_changed()
+
+        credit_state = CreditState(redis, pool, settings.redis_prefix, on_rebuilt=republish)
+        name = consumer_name.claim(settings.consumer_name or consumer_name.default_base(settings.control_port),
+                                   settings.redis_url, settings.redis_prefix)
+        runtime.stack.callback(name.release)
+        consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name)
+        log.info("settlement consumer %s", name.name)
 
         runtime.services = Services(
             settings=settings,
@@ -152,6 +168,11 @@ def create_app(settings: Settings) -> Application:
                 chain.run(pool, chain.DevChainWatcher(), credit_state.push), name="chain-watcher"))
 
     async def on_stop(_: Application) -> None:
+        if runtime.consumer is not None:
+            runtime.consumer.stop()
+            settling = [t for t in runtime.tasks if t.get_name() == "usage-settlement"]
+            if settling:
+                await asyncio.wait(settling, timeout=_SETTLE_GRACE_S)
         for task in runtime.tasks:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)

@@ -29,6 +29,8 @@
 | DF_CHAIN_WATCHER | none | `none`: operators confirm (POST /api/admin/payments/{id}/confirm); |
 |   |   | `dev`: every open intent counts as paid in full after 3 s (development only) |
 | DF_EARNINGS_LOCK_S | 604800 | seller earnings younger than this are locked (reserve against disputes) |
+| DF_CONSUMER_NAME | cp-{hostname}-{DF_CONTROL_PORT} | settlement consumer name base; unique per replica |
+|   |   | (`control_plane.billing.consumer_name`: a per-host slot number is appended) |
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_ttl_s: int = 1800
     chain_watcher: str = "none"  # "none" | "dev"
     earnings_lock_s: int = 7 * 86400
+    consumer_name: str = ""  # DF_CONSUMER_NAME; "" = the per-host default (`control_plane.billing.consumer_name`)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -187,4 +190,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         payment_ttl_s=_int(env, "DF_PAYMENT_TTL_S", 1800, minimum=60),
         chain_watcher=_choice(env, "DF_CHAIN_WATCHER", "none", ("none", "dev")),
         earnings_lock_s=_int(env, "DF_EARNINGS_LOCK_S", 7 * 86400),
+        consumer_name=env.get("DF_CONSUMER_NAME", "").strip(),
     )

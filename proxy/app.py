@@ -16,10 +16,11 @@ from blacksheep import Application, Content, Request, Response
 
 from proxy.billing.credit import RedisCredit
 from proxy.billing.gate import Billing
+from proxy.billing.journal import InflightJournal
 from proxy.billing.lease_sync import LeaseSync
 from proxy.billing.leases import CreditBook
 from proxy.billing.shipper import UsageShipper
-from proxy.billing.spool import Spool
+from proxy.billing.spool import Spool, scoped_dir
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.endpoints import ENDPOINTS
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
@@ -70,8 +71,9 @@ def make_billing(settings: ProxySettings) -> Billing | None:
             stream_timeout=settings.billing_redis_timeout_s)
 
     credit = RedisCredit(settings.redis_prefix)
-    shipper = UsageShipper(credit, Spool(settings.usage_spool_dir, settings.usage_spool_max_bytes),
-                           settings.usage_flush_ms / 1000, connect)
+    usage_dir = scoped_dir(settings.usage_spool_dir, settings.billing_redis_url, settings.redis_prefix)
+    shipper = UsageShipper(credit, Spool(usage_dir, settings.usage_spool_max_bytes), settings.usage_flush_ms / 1000,
+                           connect, journal=InflightJournal(usage_dir))
     book = CreditBook(settings.redis_prefix, settings.billing_wait_s, settings.billing_lease_max_micro_usd)
     return Billing(book, shipper, settings.offline_allowance_micro_usd)
 
@@ -203,6 +205,7 @@ def create_app(settings: ProxySettings) -> HotPath:
         gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
         if billing is not None:
+            billing.shipper.recover()  # before serving: what a killed worker left is replayed first
             tasks.append(asyncio.create_task(_guard("usage shipper", billing.shipper.run)))  # noqa: TID251
             lease_sync = make_lease_sync(settings, billing)
             tasks.append(asyncio.create_task(_guard("credit leases", lease_sync.run)))  # noqa: TID251
