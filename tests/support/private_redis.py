@@ -29,6 +29,7 @@ class PrivateRedis:
         self._persist = persist
         self.port = free_port()
         self._extra = extra_args
+        self._tls = bool(tls_args)
         self._listen = ("--port", "0", "--tls-port", str(self.port), *tls_args) if tls_args else (
             "--port", str(self.port))
         self.url = f"{'rediss' if tls_args else 'redis'}://127.0.0.1:{self.port}/0"
@@ -45,8 +46,10 @@ class PrivateRedis:
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    if self._tls:  # a TLS port: listening is as far as a plain socket can tell
+                        return
                     sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):  # -LOADING while it replays its file
+                    if sock.recv(64).startswith((b"+PONG", b"-NOAUTH")):  # -LOADING while it replays its file
                         return
             except OSError:
                 pass
