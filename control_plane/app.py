@@ -89,7 +89,8 @@ def create_app(settings: Settings) -> Application:
             push_credit=credit_state.push,
             request_id_secret=derive_request_id_secret(settings.secret_key),
             ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
-                                 "signup": settings.signup_per_ip_per_min}, settings.redis_timeout_s),
+                                 "signup": settings.signup_per_ip_per_min,
+                                 "admin": settings.admin_fails_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)

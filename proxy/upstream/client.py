@@ -6,7 +6,8 @@ body chunks) and total (the whole exchange). Streamed reads use a zero read buff
 so each upstream chunk is handed over as soon as it arrives.
 
 Failure modes: connect errors and timeouts raise `UpstreamError` (502) with a
-message naming the provider and the phase; nothing is retried here.
+message naming the provider and the phase; nothing is retried here. Every URL's address is
+checked first (`proxy.egress`) and the request goes through a client pinned to it.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from pyreqwest.request import StreamRequest
 from pyreqwest.response import Response as UpstreamResponse
 from pyreqwest.response import ResponseBodyReader
 
+from proxy.egress import Pin, egress_of
 from proxy.errors import UpstreamError
 from proxy.settings import ProxySettings
 
 _JSON: Final = "application/json"
 
 
-def _client(settings: ProxySettings, idle_timeout_s: float | None) -> Client:
+def _client(settings: ProxySettings, idle_timeout_s: float | None, pin: Pin | None = None) -> Client:
     builder = (
         ClientBuilder()
         .connect_timeout(timedelta(seconds=settings.connect_timeout_s))
@@ -51,6 +53,8 @@ def _client(settings: ProxySettings, idle_timeout_s: float | None) -> Client:
     )
     if idle_timeout_s is not None:
         builder = builder.read_timeout(timedelta(seconds=idle_timeout_s))
+    if pin is not None:  # connect to the address `proxy.egress` checked, never a fresh lookup
+        builder = builder.resolve(pin.host, pin.ip, pin.port)
     return builder.build()
 
 
@@ -69,6 +73,24 @@ class UpstreamClient:
         self._total = timedelta(seconds=settings.total_timeout_s)
         self._json = _client(settings, None)
         self._streams = _client(settings, settings.idle_timeout_s)
+        self._settings = settings
+        self._egress = egress_of(settings)
+        self._pinned: dict[Pin, tuple[Client, Client]] = {}
+
+    async def _pick(self, url: str, provider: str) -> tuple[Client, Client]:
+        """(json, streams) clients for this URL: pinned to its checked address (`proxy.egress`)."""
+        if self._egress is None:
+            return self._json, self._streams
+        pin = await self._egress.pin(url, provider)
+        if pin is None:
+            return self._json, self._streams
+        pair = self._pinned.get(pin)
+        if pair is None:
+            if len(self._pinned) > 1000:
+                self._pinned.clear()
+            pair = self._pinned[pin] = (_client(self._settings, None, pin),
+                                        _client(self._settings, self._settings.idle_timeout_s, pin))
+        return pair
 
     async def close(self) -> None:
         await self._json.close()
@@ -78,7 +100,8 @@ class UpstreamClient:
         self, url: str, headers: Sequence[tuple[str, str]], body: bytes, provider: str
     ) -> tuple[int, bytes, str]:
         """POST and read the whole answer: (status, body, content type)."""
-        request = self._json.post(url).headers(headers).body_bytes(body).timeout(self._total).build()
+        client = (await self._pick(url, provider))[0]
+        request = client.post(url).headers(headers).body_bytes(body).timeout(self._total).build()
         try:
             async with asyncio.timeout(self._first_byte_s):  # one Python timer for the whole answer
                 response = await request.send()
@@ -95,7 +118,8 @@ class UpstreamClient:
         self, url: str, headers: Sequence[tuple[str, str]], body: AsyncIterator[bytes], provider: str
     ) -> tuple[int, bytes, str]:
         """POST a streamed body (an upload relayed as it is read) and read the whole answer."""
-        request = self._json.post(url).headers(headers).body_stream(body).timeout(self._total).build()
+        client = (await self._pick(url, provider))[0]
+        request = client.post(url).headers(headers).body_stream(body).timeout(self._total).build()
         try:
             response = await request.send()  # the total timeout bounds the upload and the answer
             data = await response.bytes()
@@ -108,7 +132,7 @@ class UpstreamClient:
     ) -> UpstreamStream:
         """POST and wait for the response headers; the body is read chunk by chunk."""
         request = (
-            self._streams.post(url)
+            (await self._pick(url, provider))[1].post(url)
             .headers(headers)
             .body_bytes(body)
             .timeout(self._total)

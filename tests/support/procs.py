@@ -67,7 +67,10 @@ def granian(
         str(VENV_BIN / "granian"), "--interface", "asgi", "--loop", "uvloop", "--http", "1",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log", app,
     ]
-    full_env = {**os.environ, **(env or {})}
+    # test sellers run on loopback, which the proxy refuses by default (proxy.egress); tests of that
+    # check pass DF_ALLOW_PRIVATE_UPSTREAMS=0 themselves
+    loopback_sellers = {"DF_ALLOW_PRIVATE_UPSTREAMS": "1"} if app.startswith("proxy.") else {}
+    full_env = {**os.environ, **loopback_sellers, **(env or {})}
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)
