@@ -43,5 +43,5 @@ def metrics_allowed(peer: str, authorization: bytes | None, allowed: tuple[Netwo
 
 def admin_path(path: str) -> bool:
     """True for the operator API's paths, however spelled (case, `//`, `/./`, percent-escapes)."""
-    normal = posixpath.normpath("/" + unquote(path).lower())
+    normal = posixpath.normpath("/" + unquote(path).lower().lstrip("/"))
     return normal == ADMIN_PREFIX.rstrip("/") or normal.startswith(ADMIN_PREFIX)

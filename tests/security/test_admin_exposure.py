@@ -1,0 +1,46 @@
+"""Operator surfaces: the admin API is not reachable through the public proxy (by default) and
+wrong operator tokens are limited per IP; /metrics answers only trusted networks or its token."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.security.conftest import METRICS_TOKEN, Stack, error_of
+
+
+@pytest.mark.parametrize("path", ["/api/admin/accounts", "/api//admin/accounts", "/api/%61dmin/accounts",
+                                  "/api/./admin/accounts", "/api/ADMIN/accounts", "/api/admin/payments/x/confirm"])
+def test_the_proxy_does_not_forward_the_admin_api(stack: Stack, path: str) -> None:
+    with stack.client() as http:
+        r = http.post(path, headers={"Authorization": f"Bearer {stack.admin}"},
+                      json={"email": "x@example.com", "password": "pw-12345678", "verified": True})
+    assert r.status_code == 404, r.text
+    assert "x@example.com" not in r.text
+
+
+def test_wrong_operator_tokens_are_limited_per_ip_even_for_the_right_token_after(stack: Stack) -> None:
+    """10 wrong tokens a minute (DF_ADMIN_FAILS_PER_IP_PER_MIN); then 429 before any comparison,
+    so guessing cannot continue behind the 429s (the right token is refused too, for this IP)."""
+    statuses = []
+    with stack.client(stack.control.url) as http:
+        for i in range(12):
+            statuses.append(http.get("/api/admin/accounts/00000000-0000-0000-0000-000000000000",
+                                     headers={"Authorization": f"Bearer wrong-{i}"}).status_code)
+        right = http.get("/api/admin/accounts/00000000-0000-0000-0000-000000000000",
+                         headers={"Authorization": f"Bearer {stack.admin}"})
+    assert statuses == [401] * 10 + [429] * 2, statuses
+    error_of(right, 429, "admin")
+    assert right.headers["retry-after"]
+
+
+def test_metrics_answers_only_trusted_networks_or_the_metrics_token(stack: Stack) -> None:
+    """The stack's proxy trusts only 192.0.2.0/24 for /metrics (DF_METRICS_NETWORKS), so this
+    loopback client needs the token."""
+    error_of(httpx.get(stack.proxy.url + "/metrics"), 403, "DF_METRICS_TOKEN")
+    error_of(httpx.get(stack.proxy.url + "/metrics", headers={"Authorization": "Bearer nope"}), 403)
+    ok = httpx.get(stack.proxy.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert ok.status_code == 200 and "gateway_requests_total" in ok.text
+    ready = httpx.get(stack.proxy.url + "/readyz")
+    assert ready.status_code == 200
+    assert stack.admin not in ready.text and METRICS_TOKEN not in ready.text and stack.env["DF_SECRET_KEY"] not in ready.text
