@@ -42,7 +42,9 @@ async def test_a_bad_value_already_in_the_database_is_escaped_not_a_500(stack: S
     buyer = stack.account()
     key = stack.key(buyer)
     with stack.client() as http:
-        until(lambda: chat(http, key, model).headers.get("x-df-upstream-model", "").startswith("kimi%"))
+        until(lambda: chat(http, key, model).status_code != 401)  # the key reached the proxy
+        # once the changed row reaches the proxy's snapshot the answer changes (main: a 500 after billing)
+        until(lambda: (c := chat(http, key, model)).status_code != 200 or c.headers["x-df-upstream-model"] != "kimi-k2")
         r = chat(http, key, model)
         assert r.status_code == 200, r.text
         assert r.headers["x-df-upstream-model"] == "kimi%0D%0Ax-injected: yes%7F"

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from proxy.egress import Egress
+from proxy.errors import UpstreamError
 from tests.conftest import ControlPlane
 from tests.security.conftest import Stack, chat, error_of, until
 from tests.support.procs import Server, granian
@@ -91,7 +93,7 @@ def default_proxy(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield server
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.1"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1", "0x7f000001"])
 def test_proxy_refuses_a_loopback_upstream_at_connect_time(stack: Stack, default_proxy: Server, host: str) -> None:
     """A listing registered while private upstreams were allowed (or whose name re-resolved inward
     since) is refused by a proxy that does not allow them: 502, and the upstream sees nothing."""
@@ -106,3 +108,18 @@ def test_proxy_refuses_a_loopback_upstream_at_connect_time(stack: Stack, default
         error_of(chat(refusing, key, model), 502, "not allowed")
         assert httpx.get(stack.fake.url + "/_stats").json()["requests"] == before
     assert "is not a public address" in default_proxy.logs() or "which is not a public address" in default_proxy.logs()
+
+
+async def test_the_connect_time_check_covers_ports_names_and_pins_the_checked_address() -> None:
+    loopback = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+    strict = Egress((), (443, 8443), 60, 2)
+    with pytest.raises(UpstreamError, match="not allowed"):
+        await strict.pin("https://localhost/v1/chat/completions", "p")  # a name resolving to loopback
+    with pytest.raises(UpstreamError, match="not allowed"):
+        await strict.pin("https://[64:ff9b::7f00:1]/v1", "p")
+    with pytest.raises(UpstreamError, match="not allowed"):
+        await strict.pin("https://8.8.8.8:22/v1", "p")  # a public address on a port outside the list
+    assert await strict.pin("https://8.8.8.8/v1", "p") is None  # a public literal: connect as written
+    allowing = Egress(loopback, (), 60, 2)
+    pin = await allowing.pin("http://localhost:8090/v1", "p")
+    assert pin is not None and (pin.host, pin.port) == ("localhost", 8090) and pin.ip in ("127.0.0.1", "::1")
