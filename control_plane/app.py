@@ -158,8 +158,10 @@ def create_app(settings: Settings) -> Application:
         pub = runtime.publisher
         if pub is None or not pub.version:
             return json_response(Health(status="starting: no snapshot published yet"), 503)
-        if pub.last_error:
-            return json_response(Health(status=f"degraded: {pub.last_error}", snapshot_version=pub.version), 503)
+        if pub.last_error:  # the error's type only: its text (in the log) may quote URLs or SQL parameters
+            kind = pub.last_error.split(":", 1)[0]
+            return json_response(Health(status=f"degraded: snapshot publish failing ({kind}); see the log",
+                                        snapshot_version=pub.version), 503)
         return json_response(Health(status="ok", snapshot_version=pub.version))
 
     async def openapi_json(_: Request) -> Response:

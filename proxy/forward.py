@@ -109,7 +109,6 @@ class ControlPlaneForwarder:
 
         return Response(response.status, out_headers, StreamedContent(content_type, relay))
 
-
     async def _read_body(self, request: Request) -> bytes:
         """The request body, counted while it is read; refused past the limit or the read timeout."""
         limit = self._max_body
