@@ -4,6 +4,10 @@ Background tasks (created here only, cancelled on stop): the PostgreSQL change l
 the snapshot publisher loop, the console mail sender, the usage settlement consumer, the
 billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost) and, with
 `DF_CHAIN_WATCHER=dev`, the chain watcher that confirms top-up deposits.
+
+Keys (`wire.secret_keys`): JWTs and pool keys use the control plane's own keys; snapshots
+carry upstream keys sealed with the first DF_SEAL_KEYS key. Pool keys that do not decrypt
+are reported by `PoolKeyHealth` (log, `/readyz`, `/metrics`).
 """
 
 from __future__ import annotations
@@ -16,29 +20,33 @@ from dataclasses import dataclass, field
 
 import coredis
 from blacksheep import Application, Content, Request, Response
+from prometheus_client import CollectorRegistry, generate_latest
 
 from control_plane.auth.tokens import derive_jwt_key
 from control_plane.billing import chain
 from control_plane.billing.consumer import UsageConsumer
 from control_plane.billing.credit_state import CreditState
-from control_plane.crypto import SecretBox, data_key
+from control_plane.crypto import SecretBox, data_keys
 from control_plane.db.notify import listen_for_changes
 from control_plane.db.pool import create_pool
 from control_plane.db.snapshot_rows import fetch_snapshot_rows
+from control_plane.errors import error_response
 from control_plane.http.boundary import bind, not_found, plain
 from control_plane.http.context import Services, json_response
 from control_plane.http.ip_limit import IpLimiter
 from control_plane.http.openapi import openapi_document
 from control_plane.http.routes import api_routes
 from control_plane.mailer import ConsoleMailSender
+from control_plane.pool_key_health import PoolKeyHealth
 from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
 from control_plane.snapshot.live_stats import live_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
-from wire.keys import derive_hash_secret
-from wire.request_ids import derive_request_id_secret
+from control_plane.snapshot.seal import Sealer
+from wire.metrics_access import metrics_allowed
+from wire.secret_keys import request_id_secret
 
 log = logging.getLogger("control_plane")
 
@@ -57,7 +65,10 @@ def create_app(settings: Settings) -> Application:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Application(show_error_details=False)
     runtime = Runtime()
-    box = SecretBox(data_key(settings.secret_key, settings.encryption_key))
+    box = SecretBox(*data_keys(settings.secret_keys, settings.encryption_keys))
+    sealer = Sealer(settings.seal_keys[0])
+    registry = CollectorRegistry()
+    health = PoolKeyHealth(box, registry)
     routes = api_routes()
     openapi = openapi_document(routes)
 
@@ -83,24 +94,34 @@ def create_app(settings: Settings) -> Application:
             settings=settings,
             pool=pool,
             box=box,
-            hash_secret=derive_hash_secret(settings.secret_key),
-            jwt_key=derive_jwt_key(settings.secret_key),
+            hash_secret=settings.key_hash_secret,
+            jwt_keys=tuple(derive_jwt_key(s) for s in settings.secret_keys),
             wake_mailer=mailer.wake,
             push_credit=credit_state.push,
-            request_id_secret=derive_request_id_secret(settings.secret_key),
+            request_id_secret=request_id_secret(settings.key_hash_secret),
             ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
                                  "signup": settings.signup_per_ip_per_min,
                                  "admin": settings.admin_fails_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
+        async with pool.acquire() as conn:
+            await health.scan(conn)  # ERROR per pool key that does not decrypt, before the first build
 
         async def build() -> BuildResult:
             async with pool.acquire() as conn:
+                opened = await health.scan(conn)
                 rows = await fetch_snapshot_rows(conn)
             stats = await live_stats(redis, settings.redis_prefix)
-            return build_snapshot(rows, lambda blob, seller, key: box.open(blob, seller_id=seller, key_id=key),
-                                  stats)
+
+            def open_key(blob: bytes, seller: str, key: str) -> str:
+                plain = opened.get(key)
+                return plain if plain is not None else box.open(blob, seller_id=seller, key_id=key)
+
+            try:
+                return build_snapshot(rows, open_key, stats, seal=sealer.seal)
+            finally:
+                sealer.end_build()
 
         publisher = SnapshotPublisher(
             build=build,
@@ -162,13 +183,25 @@ def create_app(settings: Settings) -> Application:
             kind = pub.last_error.split(":", 1)[0]
             return json_response(Health(status=f"degraded: snapshot publish failing ({kind}); see the log",
                                         snapshot_version=pub.version), 503)
+        if health.reason():
+            return json_response(Health(status=f"degraded: {health.reason()}", snapshot_version=pub.version), 503)
         return json_response(Health(status="ok", snapshot_version=pub.version))
+
+    metrics_networks = tuple(ipaddress.ip_network(c, strict=False) for c in settings.metrics_networks)
+
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request.client_ip, request.get_first_header(b"authorization"), metrics_networks,
+                               settings.metrics_token):
+            return error_response(403, "/metrics answers only DF_METRICS_NETWORKS (loopback by default) or "
+                                  "Authorization: Bearer $DF_METRICS_TOKEN")
+        return Response(200, None, Content(b"text/plain; version=0.0.4; charset=utf-8", generate_latest(registry)))
 
     async def openapi_json(_: Request) -> Response:
         return Response(200, None, Content(b"application/json", openapi))
 
     app.router.add_get("/healthz", plain(healthz))
     app.router.add_get("/readyz", plain(readyz))
+    app.router.add_get("/metrics", plain(metrics))
     app.router.add_get("/api/openapi.json", plain(openapi_json))
     app.router.fallback = plain(not_found)
     return app

@@ -5,8 +5,11 @@
 | DF_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/dragonfly | PostgreSQL (truth) |
 | DF_REDIS_URL | redis://127.0.0.1:6379/0 | Redis (snapshots) |
 | DF_REDIS_PREFIX | df: | prefix of every Redis key we write |
-| DF_SECRET_KEY | (required outside dev) | JWT signing, key-hash pepper, data key fallback |
-| DF_ENCRYPTION_KEY | derived from DF_SECRET_KEY | AES-GCM key for seller upstream keys |
+| DF_SECRET_KEY | (required outside dev) | the master secret (one-key form of DF_SECRET_KEYS) |
+| DF_SECRET_KEYS | DF_SECRET_KEY | master secrets, newest first: sign/encrypt with the first, verify/open with any |
+| DF_ENCRYPTION_KEY(S) | derived per master secret | AES-GCM keys for seller upstream keys, newest first |
+| DF_SEAL_KEYS | derived per master secret | snapshot sealing keys (64 hex each), newest first; shared with proxies |
+| DF_KEY_HASH_SECRET | from DF_SECRET_KEY | buyer-key hash pepper (64 hex); required with several master secrets |
 | DF_ADMIN_TOKEN | (unset = admin API off) | bearer token of the operator API |
 | DF_SIGNUP_CREDIT_CENTS | 10 | credit granted on email verification |
 | DF_ALLOW_PRIVATE_UPSTREAMS | 0 | 1 allows loopback/private/link-local base URLs |
@@ -28,6 +31,7 @@
 | DF_EARNINGS_LOCK_S | 604800 | seller earnings younger than this are locked (reserve against disputes) |
 | DF_UPSTREAM_PORTS | 80,443,8443 | ports a seller base URL may name (`any`; DF_ALLOW_PRIVATE_UPSTREAMS=1 too) |
 | DF_BODY_READ_TIMEOUT_S | 10 | longest a request body may take to arrive (408); over 64 KiB: 413 while read |
+| DF_METRICS_NETWORKS / DF_METRICS_TOKEN | loopback / unset | who may read /metrics (peers, or a bearer token) |
 | DF_ADMIN_FAILS_PER_IP_PER_MIN | 10 | wrong operator tokens per client IP per minute before 429 (0 = no limit) |
 | DF_MAX_ROUTING_PROFILES / DF_MAX_KEYS / DF_MAX_MANAGEMENT_KEYS | 20 / 100 / 20 | per-account quotas (403) |
 | DF_MAX_POOL_KEYS / DF_MAX_LISTINGS / DF_MAX_OPEN_PAYMENTS | 50 / 200 / 3 | per-account quotas (`http/quotas.py`) |
@@ -35,6 +39,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -42,6 +47,7 @@ from collections.abc import Mapping
 import msgspec
 
 from control_plane.billing.tron import AddressError, check_address
+from wire import secret_keys as keys
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/dragonfly"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -66,8 +72,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str = DEFAULT_REDIS_URL
     redis_prefix: str = "df:"
-    secret_key: str
-    encryption_key: str | None = None
+    secret_key: str  # the newest master secret
+    encryption_key: str | None = None  # the newest explicit data key (DF_ENCRYPTION_KEY[S])
+    secret_keys: tuple[str, ...] = ()  # every master secret, newest first (see wire.secret_keys)
+    encryption_keys: tuple[str, ...] = ()  # explicit data keys, newest first
+    seal_keys: tuple[bytes, ...] = ()  # snapshot sealing keys, newest first
+    key_hash_secret: bytes = b""  # buyer-key hash pepper
     admin_token: str | None = None
     signup_credit_cents: int = 10
     allow_private_upstreams: bool = False
@@ -92,6 +102,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     upstream_ports: tuple[int, ...] = (80, 443, 8443)  # () = any port
     body_read_timeout_s: float = 10.0
     admin_fails_per_ip_per_min: int = 10
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # peers that may read /metrics
+    metrics_token: str = ""  # bearer token that may read /metrics from anywhere
     quotas: Quotas = Quotas()
 
 
@@ -168,6 +180,17 @@ def _ports(env: Mapping[str, str]) -> tuple[int, ...]:
     return ports
 
 
+def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    items = default if raw is None else tuple(c.strip() for c in raw.split(",") if c.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not a network such as 10.0.0.0/8") from None
+    return items
+
+
 def _quotas(env: Mapping[str, str]) -> Quotas:
     d = Quotas()
     return Quotas(**{name: _int(env, "DF_MAX_" + name.upper(), getattr(d, name), minimum=1)
@@ -175,17 +198,28 @@ def _quotas(env: Mapping[str, str]) -> Quotas:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the environment. Without DF_SECRET_KEY a random one is used (dev only:
+    """Settings from the environment. Without DF_SECRET_KEY(S) a random one is used (dev only:
     tokens and key hashes then change on every restart)."""
     env = os.environ if env is None else env
-    secret = env.get("DF_SECRET_KEY", "").strip() or secrets.token_urlsafe(32)
+    try:
+        masters = keys.master_secrets(env) or (secrets.token_urlsafe(32),)
+        seal = keys.seal_keys(env, masters)
+        pepper = keys.hash_secret(env, masters)
+    except keys.KeyConfigError as exc:
+        raise SettingsError(str(exc)) from None
+    data = tuple(k.strip() for k in (env.get("DF_ENCRYPTION_KEYS", "") or env.get("DF_ENCRYPTION_KEY", "")).split(",")
+                 if k.strip())
     pool, dev_addresses = _trc20(env)
     return Settings(
         database_url=env.get("DF_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         redis_url=env.get("DF_REDIS_URL", "").strip() or DEFAULT_REDIS_URL,
         redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
-        secret_key=secret,
-        encryption_key=env.get("DF_ENCRYPTION_KEY", "").strip() or None,
+        secret_key=masters[0],
+        encryption_key=data[0] if data else None,
+        secret_keys=masters,
+        encryption_keys=data,
+        seal_keys=seal,
+        key_hash_secret=pepper,
         admin_token=env.get("DF_ADMIN_TOKEN", "").strip() or None,
         signup_credit_cents=_int(env, "DF_SIGNUP_CREDIT_CENTS", 10),
         allow_private_upstreams=_flag(env, "DF_ALLOW_PRIVATE_UPSTREAMS"),
@@ -211,5 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         upstream_ports=_ports(env),
         body_read_timeout_s=_float(env, "DF_BODY_READ_TIMEOUT_S", 10.0),
         admin_fails_per_ip_per_min=_int(env, "DF_ADMIN_FAILS_PER_IP_PER_MIN", 10),
+        metrics_networks=_networks(env, "DF_METRICS_NETWORKS", ("127.0.0.0/8", "::1/128")),
+        metrics_token=env.get("DF_METRICS_TOKEN", "").strip(),
         quotas=_quotas(env),
     )

@@ -45,6 +45,21 @@ def cmd_ledger(args: argparse.Namespace) -> None:
     raise SystemExit(subprocess.call([sys.executable, "-m", "control_plane.ledger_check"]))
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> None:
+    """Runs in its own interpreter: the CLI never imports control_plane."""
+    raise SystemExit(subprocess.call([sys.executable, "-m", "control_plane.keys_rotate"]))
+
+
+def cmd_keys_proxy_env(args: argparse.Namespace) -> None:
+    from wire.secret_keys import KeyConfigError, proxy_env  # noqa: PLC0415
+
+    try:
+        values = proxy_env(os.environ)
+    except KeyConfigError as exc:
+        raise SystemExit(f"keys proxy-env: {exc}") from None
+    print("".join(f"{k}={v}\n" for k, v in values.items()), end="")
+
+
 def cmd_up(args: argparse.Namespace) -> None:
     from dragonfly.up import run_up  # noqa: PLC0415  (keeps `dragonfly proxy` start-up lean)
 
@@ -98,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     ledger = p.add_subparsers(dest="ledger_command", required=True)
     q = ledger.add_parser("check", help="verify the ledger invariants; exit 1 when one is violated")
     q.set_defaults(func=cmd_ledger)
+
+    p = sub.add_parser("keys", help="key chores (DF_SECRET_KEYS; see README, Keys and secrets)")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    q = keys.add_parser("rotate", help="re-encrypt every pool key under the newest key (idempotent, resumable)")
+    q.set_defaults(func=cmd_keys_rotate)
+    q = keys.add_parser("proxy-env", help="print the only key settings a proxy needs (never the master secret)")
+    q.set_defaults(func=cmd_keys_proxy_env)
 
     p = sub.add_parser("bench", help="run the benchmark and rewrite bench/RESULTS.md")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -1,7 +1,9 @@
 """Seed the demo market through the control plane's own API (what `make up` does).
 
 Idempotent: re-running finds the demo accounts, pool key and listings it made before,
-and keeps a demo buyer key that still works.
+and keeps a demo buyer key that still works. A demo pool key that no longer decrypts
+(`status: "undecryptable"`: the secret changed, the database stayed) gets its upstream key
+re-entered, so its listings are routed again.
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ def seed_demo(control_url: str, admin_token: str, fake_base_url: str, fake_key: 
             pool = _check(http.post("/v1/pool/keys", headers=seller, json={
                 "provider": "fake", "base_url": fake_base_url, "api_key": fake_key,
                 "api_format": "openai", "name": "demo-fake-provider"}), "create pool key")
+        elif pool.get("status") == "undecryptable":
+            print("the demo pool key does not decrypt with the current secret; re-entering it", flush=True)
+            pool = _check(http.patch(f"/v1/pool/keys/{pool['id']}", headers=seller, json={"api_key": fake_key}),
+                          "repair the demo pool key")
         listed = {item["model"] for item in _items(_check(http.get("/v1/market/listings", headers=seller),
                                                           "list listings"))}
         offers = [(m.id, m.input_price, m.output_price) for m in CHAT_MODELS] + list(MEDIA_MODELS)

@@ -8,6 +8,11 @@ print a curl that works.
 Honours every `DF_*` variable already set. State under `.dragonfly/` (git-ignored):
 `secret.env` (generated DF_SECRET_KEY and DF_ADMIN_TOKEN, kept across runs so keys
 stay valid) and `demo.env` (`DF_DEMO_KEY=sk-df-…`).
+
+The proxy gets no master secret, admin token or encryption key: only the key settings
+`wire.secret_keys.proxy_env` derives (as in production). When the secret changed while
+PostgreSQL kept its data (say `.dragonfly/` was deleted), seeding re-enters the demo
+seller's upstream key, which no longer decrypts, so the demo works again.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import httpx
 from dragonfly.procs import Supervisor, granian_cmd
 from dragonfly.seed import seed_demo
 from dragonfly.services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, ensure_postgres, ensure_redis
+from wire.secret_keys import SECRET_VARIABLES, proxy_env
 
 STATE = Path(".dragonfly")
 FAKE_UPSTREAM_KEY = "sk-fake-demo-seller"
@@ -48,6 +54,11 @@ def _secrets() -> dict[str, str]:
         path.write_text("".join(f"{k}={v}\n" for k, v in out.items()))
         path.chmod(0o600)
     return out
+
+
+def proxy_process_env(env: dict[str, str]) -> dict[str, str]:
+    """The proxy's environment: the control plane's, minus every master secret, plus its own keys."""
+    return {**{k: v for k, v in env.items() if k not in SECRET_VARIABLES}, **proxy_env(env)}
 
 
 def _port(name: str, default: int) -> int:
@@ -83,7 +94,8 @@ def run_up() -> None:
                                                _port("DF_CONTROL_WORKERS", 1)), env)
         sup.start("fake-provider", granian_cmd("fake_provider.asgi:app", "127.0.0.1", fake_port, 1),
                   {**env, "DF_FAKE_API_KEY": FAKE_UPSTREAM_KEY})
-        sup.start("proxy", granian_cmd("proxy.asgi:app", host, proxy_port, _port("DF_PROXY_WORKERS", 1)), env)
+        sup.start("proxy", granian_cmd("proxy.asgi:app", host, proxy_port, _port("DF_PROXY_WORKERS", 1)),
+                  proxy_process_env(env))
         sup.wait_ready("control-plane", f"{control_url}/healthz")
         sup.wait_ready("fake-provider", f"http://127.0.0.1:{fake_port}/healthz")
         sup.wait_ready("proxy", f"http://127.0.0.1:{proxy_port}/healthz")

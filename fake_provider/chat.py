@@ -11,6 +11,7 @@ from fake_provider.knobs import Knobs
 from fake_provider.pacing import send_json, send_stream
 from fake_provider.sse import Framer, stream_events
 from fake_provider.stats import Stats
+from fake_provider.styles import restyle_events, restyle_json
 
 
 async def chat_completion(receive: Receive, send: Send, body: dict[str, object], knobs: Knobs,
@@ -22,10 +23,12 @@ async def chat_completion(receive: Receive, send: Send, body: dict[str, object],
     headers: Headers = [(b"x-request-id", f"req_fake{seq:08d}".encode())]
     if body.get("stream") is not True:
         encoded = completion_json(answer, id=completion_id, created=created, model=model, usage=knobs.usage)
+        encoded = restyle_json(encoded) if knobs.spaced else encoded
         await send_json(receive, send, knobs, 200, [JSON_TYPE, *headers], encoded)
         return
     options = body.get("stream_options")
     include_usage = knobs.usage and isinstance(options, dict) and options.get("include_usage") is True
     framer = Framer(id=completion_id, created=created, model=model, include_usage=include_usage)
-    events = stream_events(answer, framer, include_usage=include_usage)
+    events = restyle_events(stream_events(answer, framer, include_usage=include_usage), spaced_json=knobs.spaced,
+                            crlf=knobs.crlf)
     await send_stream(receive, send, events, knobs, stats, [*SSE_HEADERS, *headers])

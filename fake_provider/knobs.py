@@ -4,8 +4,9 @@ Knobs come from three sources; later ones override earlier ones, knob by knob:
 
 1. process defaults, from ``DF_FAKE_<NAME>`` environment variables (``DF_FAKE_TTFT_MS``,
    ``DF_FAKE_TPS``, ``DF_FAKE_CHUNKS``, ``DF_FAKE_USAGE``, ``DF_FAKE_STATUS``, ``DF_FAKE_RETRY_AFTER``,
-   ``DF_FAKE_CLOSE_AFTER``, ``DF_FAKE_HANG``, ``DF_FAKE_TEXT``, and ``DF_FAKE_API_KEY`` for
-   ``require_key``); an empty variable counts as unset;
+   ``DF_FAKE_CLOSE_AFTER``, ``DF_FAKE_HANG``, ``DF_FAKE_TEXT``, ``DF_FAKE_SPACED``, ``DF_FAKE_CRLF``,
+   ``DF_FAKE_PIECES``, ``DF_FAKE_PIECE_MS``, and ``DF_FAKE_API_KEY`` for ``require_key``); an empty
+   variable counts as unset;
 2. a path prefix ``/k/<name>=<value>,<name>=<value>/v1/...``;
 3. a ``"fake"`` object in the JSON request body.
 
@@ -45,6 +46,14 @@ class Knobs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     """``headers``: never send headers; ``body``: stop after the first content chunk (JSON: after headers)."""
     text: str | None = None
     """Fixed content, streamed word by word, instead of ``tok0 tok1 ...``."""
+    spaced: bool = False
+    """JSON answers and streamed events in ``json.dumps`` default spacing (:mod:`fake_provider.styles`)."""
+    crlf: bool = False
+    """Streams: lines end in CRLF instead of LF."""
+    pieces: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+    """JSON answers: send the body in this many pieces without a Content-Length (chunked), ``piece_ms`` apart."""
+    piece_ms: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """JSON answers with ``pieces`` > 1: the pause before each piece after the first (a slow, trickling answer)."""
     require_key: str | None = None
     """If set, requests must carry ``Authorization: Bearer <require_key>`` (or ``x-api-key``) else 401."""
 

@@ -25,6 +25,7 @@ from fake_provider.knobs import Knobs
 from fake_provider.pacing import send_json, send_stream
 from fake_provider.sse import Events
 from fake_provider.stats import Stats
+from fake_provider.styles import restyle_events, restyle_json
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
@@ -136,7 +137,9 @@ async def create_message(receive: Receive, send: Send, body: dict[str, object], 
     headers: Headers = [(b"request-id", f"req_fake{seq:08d}".encode())]
     if body.get("stream") is not True:
         encoded = message_json(answer, id=message_id, model=model, usage=knobs.usage)
+        encoded = restyle_json(encoded) if knobs.spaced else encoded
         await send_json(receive, send, knobs, 200, [JSON_TYPE, *headers], encoded)
         return
-    events = message_events(answer, id=message_id, model=model, usage=knobs.usage)
+    events = restyle_events(message_events(answer, id=message_id, model=model, usage=knobs.usage),
+                            spaced_json=knobs.spaced, crlf=knobs.crlf)
     await send_stream(receive, send, events, knobs, stats, [*SSE_HEADERS, *headers])

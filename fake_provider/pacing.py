@@ -1,6 +1,7 @@
 """Sending answers on the knobs' schedule, and noticing when the client leaves.
 
-- JSON: the whole response after ``ttft_ms``; ``hang=body`` sends the headers and then nothing.
+- JSON: the whole response after ``ttft_ms``; ``hang=body`` sends the headers and then nothing;
+  ``pieces=N`` sends the headers and the body in N pieces (no Content-Length), ``piece_ms`` apart.
 - Streams: the headers go out at once; after ``ttft_ms`` the opening event(s) and the first step (content
   token or tool-argument fragment) are sent; later steps follow every ``1/tps`` seconds on a fixed schedule
   (no drift); then the closing events. Each event is its own ``http.response.body`` message with
@@ -34,7 +35,7 @@ class _ClientLeft(Exception):
 
 async def send_json(receive: Receive, send: Send, knobs: Knobs, status: int, headers: Headers,
                     body: bytes) -> None:
-    if knobs.ttft_ms <= 0 and knobs.hang != "body":
+    if knobs.ttft_ms <= 0 and knobs.hang != "body" and knobs.pieces == 1:
         await respond(send, status, body, headers)
         return
     watch = ClientWatch(receive)
@@ -46,9 +47,23 @@ async def send_json(receive: Receive, send: Send, knobs: Knobs, status: int, hea
                         "headers": [*headers, (b"content-length", str(len(body)).encode())]})
             await watch.forever()
             return
+        if knobs.pieces > 1:
+            await _trickle(send, watch, status, headers, body, knobs)
+            return
         await respond(send, status, body, headers)
     finally:
         watch.close()
+
+
+async def _trickle(send: Send, watch: ClientWatch, status: int, headers: Headers, body: bytes, knobs: Knobs) -> None:
+    """The body in ``knobs.pieces`` pieces, ``piece_ms`` apart, chunked (no Content-Length)."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    size = -(-len(body) // knobs.pieces)
+    pieces = [body[i: i + size] for i in range(0, len(body), size)] or [b""]
+    for index, piece in enumerate(pieces):
+        if index and await watch.sleep(knobs.piece_ms / 1000):
+            return
+        await send({"type": "http.response.body", "body": piece, "more_body": index < len(pieces) - 1})
 
 
 async def send_stream(receive: Receive, send: Send, events: Events, knobs: Knobs, stats: Stats,

@@ -38,6 +38,7 @@ from proxy.snapshot.index import Network
 from proxy.snapshot.redis_source import RedisSnapshotSource
 from proxy.snapshot.source import FileSnapshotSource, SnapshotSource
 from proxy.snapshot.store import SnapshotStore
+from proxy.snapshot.unseal import Unsealer
 from proxy.stats_report import StatsReporter
 from proxy.upstream.client import UpstreamClient
 
@@ -53,9 +54,10 @@ def _trusted_networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource:
+    unsealer = Unsealer(settings.seal_keys)
     if settings.snapshot_file:
-        return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s)
-    return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s)
+        return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s, unsealer)
+    return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s, unsealer)
 
 
 def make_billing(settings: ProxySettings) -> Billing | None:

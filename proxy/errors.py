@@ -13,7 +13,8 @@
     ├── MarketUnavailable (503)       no snapshot yet, or no eligible listing
     │   └── BillingUnavailable (503)  billing state unreachable beyond the offline allowance
     └── UpstreamError (502)           connect/first-byte/idle timeouts, upstream 5xx/429
-        └── ListingBusy               a listing at its seller cap (skipped, never answered)
+        ├── ListingBusy               a listing at its seller cap (skipped, never answered)
+        └── DeadlineExceeded (504)    the request's own deadline passed first (not the seller's failure)
 
 Every error carries a message that names what was wrong and how to fix it.
 """
@@ -79,6 +80,17 @@ class ListingBusy(UpstreamError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "capped")
+
+
+class DeadlineExceeded(UpstreamError):
+    """504: the request's deadline (routing profile `deadline_ms`, else `DF_ROUTE_DEADLINE_S`) ended its
+    attempts before a seller answered. A cancellation by the buyer's own rule: never held against the
+    listing that was cut off, and nothing is billed."""
+
+    status = 504
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "deadline")
 
 
 class RateLimited(GatewayError):

@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import posixpath
 from urllib.parse import unquote
 
 from proxy.snapshot.index import Network
+from wire.metrics_access import metrics_allowed
+
+__all__ = ["ADMIN_PREFIX", "admin_path", "metrics_allowed", "networks"]
 
 ADMIN_PREFIX = "/api/admin/"
 
@@ -24,21 +26,6 @@ def networks(cidrs: tuple[str, ...], setting: str) -> tuple[Network, ...]:
         return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
     except ValueError as exc:
         raise SystemExit(f"{setting}: {exc}") from exc
-
-
-def metrics_allowed(peer: str, authorization: bytes | None, allowed: tuple[Network, ...], token: str) -> bool:
-    """True when the peer is on an allowed network or sends the metrics bearer token."""
-    if token and authorization is not None:
-        given = authorization.decode("latin-1").strip()
-        if given[:7].lower() == "bearer " and hmac.compare_digest(given[7:].strip().encode(), token.encode()):
-            return True
-    try:
-        addr = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return any(addr in net for net in allowed)
 
 
 def admin_path(path: str) -> bool:

@@ -11,6 +11,16 @@ The I/O edge of routing. `MarketRun.run()` tries candidates in order until one a
 - with `hedge_ttft_ms` (opt-in, profile rule) a second candidate starts when the first has
   not answered within that time; the first to answer wins and the other is cancelled.
 
+Deadline rule — whose failure is it: the request's deadline (routing profile `deadline_ms`,
+else `DF_ROUTE_DEADLINE_S`) runs until the first byte: for a stream its first body chunk,
+for a JSON answer its response headers (`go` calls `answered()` then; the body is read
+under the seller's idle timeout, however long it takes in total). An attempt cut by that
+deadline is the *buyer's* cancellation: recorded as `cancelled` (kind `deadline`), never
+`record_failure` (no error rate, no ejection, no failure counter), no further attempt, and
+the buyer gets a 504 `DeadlineExceeded` naming the deadline (nothing billed). A seller
+fails only by its own limits: connect, first byte, idle and total timeouts, 5xx, 429, a
+broken or oversized answer.
+
 Every attempt's outcome is recorded in `attempts` (ok / failed / cancelled / rejected,
 with the error kind and TTFT): metering charges only the `ok` one — a failed or cancelled
 attempt never costs the buyer. Live stats (`StatsBook`) are fed here.
@@ -24,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from proxy.errors import ListingBusy, UpstreamError, UpstreamRejected
+from proxy.errors import DeadlineExceeded, ListingBusy, UpstreamError, UpstreamRejected
 from proxy.routing.budget import RetryBudget
 from proxy.routing.policy import Policy
 from proxy.routing.stats import StatsBook
@@ -37,24 +47,37 @@ T = TypeVar("T")
 class Attempt:
     listing_id: str
     outcome: str  # ok | failed | cancelled | rejected | capped
-    error_kind: str = ""  # connect | timeout | 5xx | 429 | other
+    error_kind: str = ""  # connect | timeout | 5xx | 429 | other | deadline (cancelled by the request's deadline)
     ttft_ms: float = 0.0
 
 
+Answered = Callable[[], None]
+"""Called by an attempt when its seller has answered (JSON: response headers): the deadline stops there."""
+
+
+def _no_deadline() -> None:
+    return None
+
+
 class MarketRun(Generic[T]):
-    """One request's attempts. `go(entry)` performs one attempt; `discard` releases a loser."""
+    """One request's attempts. `go(entry, answered)` performs one attempt; `discard` releases a loser.
+
+    `deadline_name` says whose deadline it is, for the 504 message (e.g. "the routing profile's
+    deadline_ms of 100 ms")."""
 
     __slots__ = ("_book", "_budget", "_peers", "_policy", "_deadline", "_go", "_discard", "attempts", "_held",
-                 "_attempt_bound", "_started")
+                 "_attempt_bound", "_started", "_deadline_name")
 
     def __init__(self, book: StatsBook, budget: RetryBudget, peers: tuple[ListingEntry, ...], policy: Policy,
-                 deadline_s: float, go: Callable[[ListingEntry], Awaitable[T]],
-                 discard: Callable[[T], Awaitable[None]], attempt_bound_s: float = float("inf")) -> None:
+                 deadline_s: float, go: Callable[[ListingEntry, Answered], Awaitable[T]],
+                 discard: Callable[[T], Awaitable[None]], attempt_bound_s: float = float("inf"),
+                 deadline_name: str = "") -> None:
         self._book = book
         self._budget = budget
         self._peers = peers
         self._policy = policy
         self._deadline = time.monotonic() + deadline_s
+        self._deadline_name = deadline_name or f"the request's deadline of {deadline_s * 1000:.0f} ms"
         self._go = go
         self._discard = discard
         self.attempts: list[Attempt] = []
@@ -86,11 +109,11 @@ class MarketRun(Generic[T]):
                 return await self._hedged(cands[0], cands[1], hedge / 1000)
             except UpstreamError as exc:
                 if exc.kind not in self._policy.fallback_on:
-                    raise
+                    raise  # a DeadlineExceeded too: the deadline has passed, no attempt is left
                 last, start = exc, 2
         for i, entry in enumerate(cands[start:], start):
             if i > 0 and not self._retry():
-                break
+                break  # retry budget spent or deadline passed: the last seller error stands
             try:
                 return entry, await self._one(entry)
             except UpstreamError as exc:
@@ -107,20 +130,26 @@ class MarketRun(Generic[T]):
         book.took(entry.id, book.clock())
         t0 = time.perf_counter()
         remaining = self._deadline - time.monotonic()
+        cut: asyncio.Timeout | None = None
         try:
             if remaining <= 0:
-                raise TimeoutError
+                raise self._cut_off()
             self._started += 1
             if self._started == 1 and remaining >= self._attempt_bound:
-                result = await self._go(entry)  # the upstream's own timeouts end it before the deadline
+                result = await self._go(entry, _no_deadline)  # its own timeouts end it before the deadline
             else:
-                async with asyncio.timeout(remaining):
-                    result = await self._go(entry)
+                cut = timer = asyncio.timeout(remaining)
+                async with timer:
+                    result = await self._go(entry, lambda: timer.reschedule(None))
         except TimeoutError:
-            exc = UpstreamError(f"No seller answered within the request's deadline "
-                                f"(listing {entry.id} of '{entry.provider}' was last). Retry later.", "timeout")
-            self._failed(entry, exc)
-            raise exc from None
+            if cut is None or not cut.expired():  # not the deadline's: a timeout of the attempt itself
+                exc = UpstreamError(f"Upstream provider '{entry.provider}' timed out. Retry later.", "timeout")
+                self._failed(entry, exc)
+                raise exc from None
+            self.attempts.append(Attempt(entry.id, "cancelled", "deadline"))  # the buyer's deadline, not a failure
+            raise self._cut_off(entry) from None
+        except DeadlineExceeded:
+            raise
         except ListingBusy:
             self.attempts.append(Attempt(entry.id, "capped"))
             raise
@@ -137,6 +166,14 @@ class MarketRun(Generic[T]):
         book.record_success(entry.id, ttft)
         self.attempts.append(Attempt(entry.id, "ok", ttft_ms=ttft))
         return result
+
+    def _cut_off(self, entry: ListingEntry | None = None) -> DeadlineExceeded:
+        """The 504 for a request whose deadline ended its attempts."""
+        cut = f"; listing {entry.id} of '{entry.provider}' was cut off" if entry is not None else ""
+        tried = len(self.attempts)
+        return DeadlineExceeded(
+            f"No seller answered within {self._deadline_name} ({tried} attempt{'s' if tried != 1 else ''}{cut}). "
+            "Nothing was billed. Allow a longer deadline, or retry.")
 
     def _failed(self, entry: ListingEntry, exc: UpstreamError) -> None:
         self._book.record_failure(entry.id, (p.id for p in self._peers))

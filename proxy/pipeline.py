@@ -45,7 +45,7 @@ from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
 from proxy.limits.slots import Slots
 from proxy.limits.tokens import usage_total
-from proxy.market import MarketRun
+from proxy.market import Answered, MarketRun
 from proxy.planner import Plan, Planner, all_capped, no_caps
 from proxy.reply import Reply, anthropic_error_reply, error_reply
 from proxy.request_ids import account_bound_id, new_request_id
@@ -59,8 +59,7 @@ from proxy.upload import Upload
 from proxy.upstream.client import UpstreamClient, UpstreamStream
 from proxy.upstream.relay import ERROR_BODY_LIMIT, relay_chunks, relay_translated, upstream_failure
 from proxy.validation import ChatRequest
-from wire.keys import derive_hash_secret
-from wire.request_ids import derive_request_id_secret
+from wire.secret_keys import request_id_secret
 
 log = logging.getLogger("dragonfly.proxy")
 _SSE = b"text/event-stream"
@@ -105,8 +104,8 @@ class ChatPipeline:
         self._ip_guard = ip_guard
         self._store = store
         self._upstream = upstream
-        self._hash_secret = derive_hash_secret(settings.secret_key)
-        self._id_secret = derive_request_id_secret(settings.secret_key)
+        self._hash_secret = settings.key_hash_secret
+        self._id_secret = request_id_secret(settings.key_hash_secret)
         self._trusted = trusted
         self.book = book or StatsBook()
         self.budget = budget or RetryBudget()
@@ -234,13 +233,13 @@ class ChatPipeline:
 
     async def _json(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
                     extra: Out, adm: Admission | None, meter: Meter | None) -> Reply:
-        async def go(listing: ListingEntry) -> tuple[int, bytes, str, Exchange]:
+        async def go(listing: ListingEntry, answered: Answered) -> tuple[int, bytes, str, Exchange]:
             provider = listing.provider
             exchange = exchange_for(listing)
             hold = await self._take(adm, listing)
-            try:
+            try:  # the request's deadline runs until the headers (`answered`); the body is read under idle
                 status, data, content_type = await self._upstream.post_json(
-                    exchange.url, exchange.headers, exchange.body, provider)
+                    exchange.url, exchange.headers, exchange.body, provider, answered, ERROR_BODY_LIMIT)
                 if status >= 300:
                     raise upstream_failure(status, data[:ERROR_BODY_LIMIT], provider)
             except BaseException:
@@ -252,7 +251,7 @@ class ChatPipeline:
             return status, data, content_type, exchange
 
         run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _drop_json,
-                        self._settings.first_byte_timeout_s)
+                        self._settings.first_byte_timeout_s, plan.deadline_name)
         listing, (_, data, content_type, exchange) = await run.run(plan.candidates)
         if meter is not None:
             meter.served_by(listing.listing, plan.fees_of(listing))
@@ -264,7 +263,7 @@ class ChatPipeline:
 
     async def _stream(self, plan: Plan, exchange_for: Callable[[ListingEntry], Exchange], rid: bytes,
                       extra: Out, adm: Admission | None, meter: Meter | None, strip_usage: bool) -> Reply:
-        async def go(listing: ListingEntry) -> _Opened:
+        async def go(listing: ListingEntry, _: Answered) -> _Opened:  # answered: its first chunk, returned
             provider = listing.provider
             exchange = exchange_for(listing)
             hold = await self._take(adm, listing)
@@ -295,7 +294,7 @@ class ChatPipeline:
             return _Opened(stream, first, content_type, exchange)
 
         run = MarketRun(self.book, self.budget, plan.peers, plan.policy, plan.deadline_s, go, _close_opened,
-                        self._settings.first_byte_timeout_s + self._settings.idle_timeout_s)
+                        self._settings.first_byte_timeout_s + self._settings.idle_timeout_s, plan.deadline_name)
         listing, opened = await run.run(plan.candidates)
         headers = self._out(listing, len(run.attempts), rid, extra)
         book, lid, peers = self.book, listing.id, plan.peers

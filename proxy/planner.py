@@ -66,6 +66,7 @@ class Plan:
     policy: Policy
     deadline_s: float
     fees: dict[str, FeeProfile]  # fee profiles by id (billing)
+    deadline_name: str = ""  # whose deadline, for the 504 when it cuts the attempts off
 
     def fees_of(self, listing: ListingEntry) -> FeeProfile | None:
         return self.fees.get(listing.listing.fee_profile_id or "")
@@ -110,6 +111,9 @@ class Planner:
             raise MarketUnavailable(explain(model, len(listings), ranking.excluded, policy))
         if policy.session_id is not None:
             candidates = sticky_first(candidates, policy.session_id)
-        deadline = policy.deadline_ms / 1000 if policy.deadline_ms else self._deadline_s
+        if policy.deadline_ms:
+            deadline, name = policy.deadline_ms / 1000, f"the routing profile's deadline_ms of {policy.deadline_ms} ms"
+        else:
+            deadline, name = self._deadline_s, f"the gateway's route deadline of {self._deadline_s:g} s"
         return Plan(candidates=candidates, peers=listings, policy=policy, deadline_s=deadline,
-                    fees=index.fee_profiles)
+                    fees=index.fee_profiles, deadline_name=name)

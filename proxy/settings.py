@@ -1,18 +1,30 @@
 """Proxy settings, read once from `DF_*` environment variables.
 
 Every timeout and limit of the proxy lives here. Documented in README.md.
+
+Keys (`wire.secret_keys`): a proxy holds only DF_KEY_HASH_SECRET (buyer-key hashes,
+request ids) and DF_SEAL_KEYS (opens the upstream keys sealed in snapshots), which
+`dragonfly keys proxy-env` prints. Nothing it holds can sign a login or decrypt pool keys
+in PostgreSQL. DF_SECRET_KEY is still accepted (development) to derive both, with a
+warning: a proxy given the master secret could forge logins.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 
 import msgspec
 
+from wire import secret_keys as keys
+
+log = logging.getLogger("dragonfly.proxy")
+
 
 class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
-    secret_key: str
+    key_hash_secret: bytes  # buyer-key hash pepper (DF_KEY_HASH_SECRET)
+    seal_keys: tuple[bytes, ...] = ()  # opens sealed upstream keys in snapshots (DF_SEAL_KEYS), newest first
     snapshot_file: str = ""  # load the snapshot from this file (dev/tests) ...
     redis_url: str = ""  # ... or from Redis (production)
     redis_prefix: str = "df:"
@@ -25,6 +37,7 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     first_byte_timeout_s: float = 60.0  # request sent -> response headers
     idle_timeout_s: float = 60.0  # between two body chunks from the upstream
     total_timeout_s: float = 600.0  # whole upstream exchange
+    max_upstream_json_bytes: int = 16 * 1024 * 1024  # a non-streamed upstream answer (502 above)
     pool_idle_timeout_s: float = 90.0
     pool_max_idle_per_host: int = 512
     trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
@@ -118,20 +131,41 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SystemExit(f"{name}={raw!r} is not a flag; use 1 or 0")
 
 
+def _keys(env: Mapping[str, str]) -> tuple[bytes, tuple[bytes, ...]]:
+    """(hash pepper, sealing keys) from DF_KEY_HASH_SECRET / DF_SEAL_KEYS, else from DF_SECRET_KEY (dev)."""
+    secret = env.get("DF_SECRET_KEY", "")
+    masters = (secret,) if secret else ()
+    if not env.get("DF_KEY_HASH_SECRET", "").strip():
+        if len(secret) < 16:
+            raise SystemExit("set DF_KEY_HASH_SECRET and DF_SEAL_KEYS (`dragonfly keys proxy-env` prints them), "
+                             "or DF_SECRET_KEY (development: 16+ random characters)")
+    try:
+        pepper = keys.hash_secret(env, masters)
+        seal = keys.seal_keys(env, masters)
+    except keys.KeyConfigError as exc:
+        raise SystemExit(str(exc)) from None
+    if secret:
+        log.warning("the proxy was given DF_SECRET_KEY, from which logins can be signed; in production give it "
+                    "only DF_KEY_HASH_SECRET and DF_SEAL_KEYS (`dragonfly keys proxy-env`)")
+    return pepper, seal
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
     env = os.environ if env is None else env
-    secret = env.get("DF_SECRET_KEY", "")
-    if len(secret) < 16:
-        raise SystemExit("DF_SECRET_KEY must be set to a random string of at least 16 characters")
+    pepper, seal = _keys(env)
     snapshot_file = env.get("DF_SNAPSHOT_FILE", "")
     redis_url = env.get("DF_REDIS_URL", "")
     if not snapshot_file and not redis_url:
         raise SystemExit("set DF_SNAPSHOT_FILE (a snapshot file) or DF_REDIS_URL (snapshots from Redis)")
+    if redis_url and not snapshot_file and not seal:
+        raise SystemExit("DF_SEAL_KEYS is required to read snapshots from Redis (upstream keys are sealed); "
+                         "`dragonfly keys proxy-env` prints it")
     billing_flag = env.get("DF_BILLING", "").strip()
     billing = billing_flag == "1" if billing_flag else bool(redis_url) and not snapshot_file
     trusted = tuple(c.strip() for c in env.get("DF_TRUSTED_PROXIES", "").split(",") if c.strip())
     return ProxySettings(
-        secret_key=secret,
+        key_hash_secret=pepper,
+        seal_keys=seal,
         snapshot_file=snapshot_file,
         redis_url="" if snapshot_file else redis_url,
         redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
@@ -144,6 +178,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         first_byte_timeout_s=_float(env, "DF_UPSTREAM_FIRST_BYTE_TIMEOUT_S", 60.0),
         idle_timeout_s=_float(env, "DF_UPSTREAM_IDLE_TIMEOUT_S", 60.0),
         total_timeout_s=_float(env, "DF_UPSTREAM_TOTAL_TIMEOUT_S", 600.0),
+        max_upstream_json_bytes=_int(env, "DF_UPSTREAM_MAX_JSON_BYTES", 16 * 1024 * 1024),
         pool_idle_timeout_s=_float(env, "DF_UPSTREAM_POOL_IDLE_TIMEOUT_S", 90.0),
         pool_max_idle_per_host=_int(env, "DF_UPSTREAM_POOL_MAX_IDLE", 512),
         trusted_proxies=trusted,

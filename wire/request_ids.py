@@ -3,7 +3,8 @@ happened but is not settled yet, with no per-request write anywhere.
 
 An id is UUID-shaped, 32 hex digits: 24 chosen by the proxy (a random per-process prefix with
 the UUID version digit, and a counter) and 8 of HMAC-SHA256(secret, those 24 + account id).
-The proxy mints it once the key is known; the control plane, holding the same `DF_SECRET_KEY`,
+The proxy mints it once the key is known; the control plane, holding the same secret (derived
+from DF_KEY_HASH_SECRET, `wire.secret_keys.request_id_secret`),
 checks an unknown id against the caller's account: a match is "pending", anything else 404.
 A forged match (1 in 2^32 per guess) reveals only the word "pending".
 """
@@ -12,10 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-
-
-def derive_request_id_secret(server_secret: str) -> bytes:
-    return hmac.new(server_secret.encode(), b"dragonfly/request-id/v1", hashlib.sha256).digest()
 
 
 def _mac(secret: bytes, base: str, account_id: str) -> str:

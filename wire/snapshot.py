@@ -71,6 +71,7 @@ class Listing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     concurrency_limit: int | None = None
     fee_profile_id: str | None = None
     capabilities: tuple[str, ...] = ("chat",)  # routing kinds this listing serves (see KINDS)
+    sealed_key: bytes = b""  # the upstream key sealed for proxies (wire.sealing); set instead of upstream_key
 
 
 class Key(msgspec.Struct, frozen=True, kw_only=True, gc=False):

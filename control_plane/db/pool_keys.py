@@ -6,6 +6,7 @@ import asyncpg
 
 POOL_KEY_COLUMNS = """
     k.id::text AS id, k.provider, k.name, k.base_url, k.api_format, k.key_hint, k.status, k.created_at,
+    k.account_id::text AS account_id, k.key_ciphertext,
     (SELECT count(*) FROM listings l WHERE l.pool_key_id = k.id) AS listing_count
 """
 
@@ -34,6 +35,13 @@ async def get_pool_key(conn: asyncpg.Connection, account_id: str, key_id: str) -
     return await conn.fetchrow(
         f"SELECT {POOL_KEY_COLUMNS} FROM pool_keys k WHERE k.id = $1 AND k.account_id = $2", key_id, account_id
     )
+
+
+async def replace_secret(conn: asyncpg.Connection, account_id: str, key_id: str, ciphertext: bytes,
+                         hint: str) -> asyncpg.Record | None:
+    await conn.execute("UPDATE pool_keys SET key_ciphertext = $3, key_hint = $4 WHERE id = $1 AND account_id = $2",
+                       key_id, account_id, ciphertext, hint)
+    return await get_pool_key(conn, account_id, key_id)
 
 
 async def delete_pool_key(conn: asyncpg.Connection, account_id: str, key_id: str) -> bool:

@@ -97,7 +97,7 @@ async def login(call: Call) -> Response:
         raise Forbidden("this account is suspended; contact the operator")
     settings = call.services.settings
     now = int(call.services.clock())
-    token = issue_token(call.services.jwt_key, row["id"], now=now, ttl_s=settings.jwt_ttl_s)
+    token = issue_token(call.services.jwt_keys[0], row["id"], now=now, ttl_s=settings.jwt_ttl_s)
     return json_response(
         LoginResponse(
             token=token, expires_at=datetime.fromtimestamp(now + settings.jwt_ttl_s, UTC), account_id=row["id"]

@@ -95,7 +95,7 @@ async def _from_management_key(services: Services, token: str, access: Access = 
 
 async def _from_jwt(services: Services, token: str) -> Principal:
     try:
-        account_id = read_token(services.jwt_key, token)
+        account_id = read_token(services.jwt_keys, token)
     except TokenError as exc:
         raise Unauthorized(str(exc)) from None
     async with services.pool.acquire() as conn:

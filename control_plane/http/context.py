@@ -35,7 +35,7 @@ class Services:
     pool: asyncpg.Pool
     box: SecretBox
     hash_secret: bytes
-    jwt_key: bytes
+    jwt_keys: tuple[bytes, ...]  # newest first: sign with the first, verify with any
     wake_mailer: Callable[[], None]
     clock: Callable[[], float] = time.time
     push_credit: Callable[[str], Awaitable[None]] = _no_push  # after a credit commits (billing.credit_state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal, InvalidOperation
 
+import asyncpg
 import msgspec
 from blacksheep import Response
 
@@ -14,13 +15,18 @@ from control_plane.db import pool_keys as db_pool
 from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
-from control_plane.http.views import listing_view
+from control_plane.http.views import listing_view as _view
+from control_plane.pool_key_health import decrypts
 from control_plane.schemas.envelopes import Deleted, ListOf
-from control_plane.schemas.seller import ListingCreate, ListingPatch
+from control_plane.schemas.seller import ListingCreate, ListingPatch, ListingView
 from control_plane.validation import check_name, check_uuid, price_micros
 from wire.snapshot import KINDS
 
 _NOT_FOUND = "no listing with this id on your account; list yours with GET /v1/market/listings"
+
+
+def listing_view(call: Call, row: asyncpg.Record) -> ListingView:
+    return _view(row, decrypts(call.services.box, row, "pool_key_id"))
 
 
 def multiplier_bps(value: str, field: str = "price_multiplier") -> int:
@@ -109,13 +115,13 @@ async def create_listing(call: Call) -> Response:
             raise Conflict(
                 "this pool key already has a listing for this model; change it with PATCH /v1/market/listings/:id"
             ) from None
-    return json_response(listing_view(row), 201)
+    return json_response(listing_view(call, row), 201)
 
 
 async def list_listings(call: Call) -> Response:
     async with call.services.pool.acquire() as conn:
         rows = await db.list_listings(conn, call.account_id)
-    return json_response(ListOf(data=[listing_view(r) for r in rows]))
+    return json_response(ListOf(data=[listing_view(call, r) for r in rows]))
 
 
 async def get_listing(call: Call) -> Response:
@@ -123,7 +129,7 @@ async def get_listing(call: Call) -> Response:
         row = await db.get_listing(conn, call.account_id, call.path_id())
     if row is None:
         raise NotFound(_NOT_FOUND)
-    return json_response(listing_view(row))
+    return json_response(listing_view(call, row))
 
 
 async def patch_listing(call: Call) -> Response:
@@ -134,7 +140,7 @@ async def patch_listing(call: Call) -> Response:
             raise NotFound(_NOT_FOUND)
         row = await db.get_listing(conn, call.account_id, call.path_id())
     assert row is not None
-    return json_response(listing_view(row))
+    return json_response(listing_view(call, row))
 
 
 async def delete_listing(call: Call) -> Response:

@@ -1,4 +1,8 @@
-"""/v1/pool/providers and /v1/pool/keys. Upstream keys go in encrypted and never come out."""
+"""/v1/pool/providers and /v1/pool/keys. Upstream keys go in encrypted and never come out.
+
+A key that no longer decrypts (the operator changed DF_SECRET_KEYS) shows
+`status: "undecryptable"`; PATCH /v1/pool/keys/{id} re-enters it under the newest key.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,18 @@ from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
 from control_plane.http.upstream_names import refuse_inward_names
-from control_plane.http.views import pool_key_view, provider_view
+from control_plane.http.views import pool_key_view as _view
+from control_plane.http.views import provider_view
+from control_plane.pool_key_health import decrypts
 from control_plane.schemas.envelopes import Deleted, ListOf
-from control_plane.schemas.seller import PoolKeyCreate
+from control_plane.schemas.seller import PoolKeyCreate, PoolKeyPatch, PoolKeyView
 from control_plane.validation import check_base_url, check_name
 
 _NOT_FOUND = "no pool key with this id on your account; list yours with GET /v1/pool/keys"
+
+
+def pool_key_view(call: Call, row: asyncpg.Record) -> PoolKeyView:
+    return _view(row, decrypts(call.services.box, row))
 
 
 async def list_providers(call: Call) -> Response:
@@ -66,13 +76,26 @@ async def create_pool_key(call: Call) -> Response:
                 "key_hint": secret_hint(secret),
             },
         )
-    return json_response(pool_key_view(row), 201)
+    return json_response(pool_key_view(call, row), 201)
 
 
 async def list_pool_keys(call: Call) -> Response:
     async with call.services.pool.acquire() as conn:
         rows = await db.list_pool_keys(conn, call.account_id)
-    return json_response(ListOf(data=[pool_key_view(r) for r in rows]))
+    return json_response(ListOf(data=[pool_key_view(call, r) for r in rows]))
+
+
+async def patch_pool_key(call: Call) -> Response:
+    """Re-enter the upstream key (the seller rotated it, or it no longer decrypts)."""
+    body = await call.body(PoolKeyPatch)
+    secret = _api_key(body.api_key)
+    key_id = call.path_id()
+    blob = call.services.box.seal(secret, seller_id=call.account_id, key_id=key_id)
+    async with call.services.pool.acquire() as conn, conn.transaction():
+        row = await db.replace_secret(conn, call.account_id, key_id, blob, secret_hint(secret))
+    if row is None:
+        raise NotFound(_NOT_FOUND)
+    return json_response(pool_key_view(call, row))
 
 
 async def delete_pool_key(call: Call) -> Response:

@@ -261,6 +261,16 @@ def api_routes() -> list[Route]:
             201,
         ),
         r(
+            "PATCH",
+            "/v1/pool/keys/{id}",
+            pool_api.patch_pool_key,
+            "seller",
+            "Re-enter a pool key's upstream key (encrypted under the newest key)",
+            "seller pool",
+            s.PoolKeyPatch,
+            s.PoolKeyView,
+        ),
+        r(
             "DELETE",
             "/v1/pool/keys/{id}",
             pool_api.delete_pool_key,

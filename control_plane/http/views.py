@@ -115,7 +115,11 @@ def provider_view(row: asyncpg.Record) -> ProviderView:
     )
 
 
-def pool_key_view(row: asyncpg.Record) -> PoolKeyView:
+UNDECRYPTABLE = ("the upstream key does not decrypt with the platform's current keys (an operator changed "
+                 "DF_SECRET_KEYS); re-enter it with PATCH /v1/pool/keys/{id}")
+
+
+def pool_key_view(row: asyncpg.Record, decrypts: bool = True) -> PoolKeyView:
     return PoolKeyView(
         id=row["id"],
         provider=row["provider"],
@@ -123,13 +127,14 @@ def pool_key_view(row: asyncpg.Record) -> PoolKeyView:
         base_url=row["base_url"],
         api_format=row["api_format"],
         key_hint=row["key_hint"],
-        status=row["status"],
+        status=row["status"] if decrypts else "undecryptable",
         listing_count=int(row["listing_count"]),
         created_at=row["created_at"],
+        status_reason=None if decrypts else UNDECRYPTABLE.format(id=row["id"]),
     )
 
 
-def listing_view(row: asyncpg.Record) -> ListingView:
+def listing_view(row: asyncpg.Record, key_decrypts: bool = True) -> ListingView:
     return ListingView(
         id=row["id"],
         pool_key_id=row["pool_key_id"],
@@ -148,4 +153,5 @@ def listing_view(row: asyncpg.Record) -> ListingView:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         capabilities=list(row["capabilities"]),
+        not_routed=None if key_decrypts else "pool key undecryptable: " + UNDECRYPTABLE.format(id=row["pool_key_id"]),
     )

@@ -28,6 +28,10 @@ class PoolKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: str = ""
 
 
+class PoolKeyPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    api_key: str  # the provider's key, re-entered (encrypted under the newest key)
+
+
 class PoolKeyView(msgspec.Struct, kw_only=True):
     id: str
     provider: str
@@ -35,9 +39,10 @@ class PoolKeyView(msgspec.Struct, kw_only=True):
     base_url: str
     api_format: ApiFormat
     key_hint: str
-    status: Literal["active", "disabled"]
+    status: Literal["active", "disabled", "undecryptable"]  # undecryptable: the platform's keys changed
     listing_count: int
     created_at: datetime
+    status_reason: str | None = None  # why the key is not usable (status undecryptable)
 
 
 class ListingCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -88,3 +93,4 @@ class ListingView(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     capabilities: list[str] = msgspec.field(default_factory=lambda: ["chat"])
+    not_routed: str | None = None  # why proxies cannot route this listing although it is active

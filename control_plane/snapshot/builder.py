@@ -4,6 +4,8 @@ Every list is sorted (models, listings, accounts by id; plans by name; keys by h
 order `wire.publish.join` reassembles them in). Listings are routed only when the listing,
 its pool key and its seller are all active and the upstream key decrypts; the rest are
 left out and reported in `BuildResult.skipped` (ids and reasons only, never the key).
+With `seal` (always, in the running control plane) a listing carries its upstream key only
+sealed for proxies (`Listing.sealed_key`, `wire.sealing`), never in plaintext.
 `version` and `created_at` are left empty: the publisher derives them from content.
 """
 
@@ -36,6 +38,7 @@ from wire.snapshot import (
 )
 
 OpenKey = Callable[[bytes, str, str], str]  # (ciphertext, seller_id, pool_key_id) -> plaintext
+SealKey = Callable[[str, str, str], bytes]  # (plaintext, listing_id, seller_id) -> sealed blob
 _KEY_STATUSES: tuple[str, ...] = get_args(KeyStatus)
 _ACCOUNT_STATUSES: tuple[str, ...] = get_args(AccountStatus)
 _API_FORMATS: tuple[str, ...] = get_args(ApiFormat)
@@ -48,7 +51,8 @@ class BuildResult(msgspec.Struct, frozen=True, kw_only=True):
     skipped: tuple[tuple[str, str], ...] = ()  # (listing id, reason)
 
 
-def _listing(row: ListingRow, upstream_key: str) -> Listing:
+def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None) -> Listing:
+    sealed = seal(upstream_key, row.id, row.seller_account_id) if seal is not None else b""
     return Listing(
         id=row.id,
         seller_account_id=row.seller_account_id,
@@ -57,7 +61,8 @@ def _listing(row: ListingRow, upstream_key: str) -> Listing:
         upstream_model=row.upstream_model,
         base_url=row.base_url.rstrip("/"),
         api_format="anthropic" if row.api_format == "anthropic" else "openai",
-        upstream_key=upstream_key,
+        upstream_key="" if sealed else upstream_key,
+        sealed_key=sealed,
         ask_input=row.ask_input,
         ask_output=row.ask_output,
         ask_cached_input=row.ask_cached_input,
@@ -86,7 +91,8 @@ def _profile(row: ProfileRow) -> Profile:
     )
 
 
-def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingStats, ...] = ()) -> BuildResult:
+def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingStats, ...] = (),
+                   seal: SealKey | None = None) -> BuildResult:
     """The snapshot the proxies route from; raises `SnapshotInconsistent` if rows dangle.
 
     `stats` are the live listing figures aggregated from the proxies' reports (`wire.stats`);
@@ -114,7 +120,7 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
         except ValueError:
             skipped.append((row.id, "upstream key does not decrypt"))
             continue
-        listings.append(_listing(row, upstream_key))
+        listings.append(_listing(row, upstream_key, seal))
 
     snap = Snapshot(
         models=tuple(

@@ -4,10 +4,14 @@ Anthropic usage is mapped onto the one billed shape (`proxy.billing.meter.Usage`
 `proxy.translate.usage` normalises it, so a request costs the same whichever way it went:
 prompt = `input_tokens + cache_creation_input_tokens + cache_read_input_tokens`, cached =
 `cache_read_input_tokens` (priced at the listing's cache price), completion = `output_tokens`.
-Streams: `message_start` carries the input side, `message_delta` the final cumulative
-`output_tokens`; the usage counts as reported once `message_delta` has been read. Content
-events counted for the estimate and the mismatch check: `text_delta`, `input_json_delta`
-and `thinking_delta` deltas (about one token each).
+Streams are parsed per the SSE spec (`proxy.sse`: any line ends, comments, reads split
+anywhere) and each event's JSON with a real parser, so spacing does not matter; the event's
+kind is its JSON `type` (else its `event:` line). `message_start` carries the input side,
+`message_delta` the final cumulative `output_tokens`; the usage counts as reported once
+`message_delta` has been read. Our own count (for the estimate and the mismatch check) is the
+tokens of the streamed text: `text_delta` text, `thinking_delta` thinking, `input_json_delta`
+partial JSON and each `tool_use` block's name, per content block, tokenized once at the end.
+`message_stop` marks the answer whole (`finished`). The tap never changes the bytes it relays.
 """
 
 from __future__ import annotations
@@ -15,12 +19,10 @@ from __future__ import annotations
 import msgspec
 
 from proxy.billing.meter import Estimate, Metered, Usage, UsageDetails, bill
+from proxy.billing.stream_tap import TextCounter
 from proxy.billing.tokenizer import count_tokens
+from proxy.sse import Block, SseParser
 from proxy.translate import usage as shapes
-
-_DELTAS = (b'"text_delta"', b'"input_json_delta"', b'"thinking_delta"')
-_MARKERS = (b'"message_start"', b'"message_delta"')
-_CARRY_LIMIT = 64 * 1024  # an unfinished usage event longer than this is not waited for
 
 
 class _AnthropicUsage(msgspec.Struct):
@@ -34,16 +36,27 @@ class _Message(msgspec.Struct):
     usage: _AnthropicUsage | None = None
 
 
-class _Event(msgspec.Struct):
-    type: str = ""
-    message: _Message | None = None
-    usage: _AnthropicUsage | None = None
-
-
 class _Block(msgspec.Struct):
     type: str = ""
     text: str | None = None
     thinking: str | None = None
+    name: str | None = None
+
+
+class _Delta(msgspec.Struct):
+    type: str = ""
+    text: str | None = None
+    thinking: str | None = None
+    partial_json: str | None = None
+
+
+class _Event(msgspec.Struct):
+    type: str = ""
+    index: int = 0
+    message: _Message | None = None
+    usage: _AnthropicUsage | None = None
+    delta: _Delta | None = None
+    content_block: _Block | None = None
 
 
 class _MessageBody(msgspec.Struct):
@@ -94,17 +107,18 @@ def meter_anthropic_json(body: bytes, prompt_estimate: Estimate, prompt_bound: i
 
 
 class AnthropicTap:
-    """Watches relayed Anthropic SSE bytes without changing them: counts content deltas and reads
-    the usage of `message_start` and `message_delta`."""
+    """Watches relayed Anthropic SSE bytes without changing them (see the module rules)."""
 
-    __slots__ = ("_carry", "_fields", "_final", "events", "first_chunk_ns")
+    __slots__ = ("_sse", "_fields", "_final", "_text", "events", "first_chunk_ns", "finished")
 
     def __init__(self) -> None:
-        self._carry = b""
+        self._sse = SseParser()
         self._fields: dict[str, int] = {}
         self._final = False
-        self.events = 0
+        self._text = TextCounter()
+        self.events = 0  # events that carried completion text
         self.first_chunk_ns = 0
+        self.finished = False  # `message_stop` has been read (the answer is whole)
 
     @property
     def usage(self) -> Usage | None:
@@ -113,41 +127,44 @@ class AnthropicTap:
     def observe(self, chunk: bytes, now_ns: int) -> bytes:
         if not self.first_chunk_ns:
             self.first_chunk_ns = now_ns
-        for marker in _DELTAS:
-            self.events += chunk.count(marker)
-        data = self._carry + chunk if self._carry else chunk
-        self._carry = b""
-        if _MARKERS[0] in data or _MARKERS[1] in data:
-            self._read_usage(data)
-        else:
-            last = data.rfind(b"\n\n")
-            tail = data[last + 2:] if last >= 0 else data
-            if tail and len(tail) <= _CARRY_LIMIT:
-                self._carry = bytes(tail)  # an event may continue in the next read
+        self._read(self._sse.feed(chunk))
         return chunk
 
-    def _read_usage(self, data: bytes) -> None:
-        at = 0
-        while True:
-            end = data.find(b"\n\n", at)
-            if end < 0:
-                tail = data[at:]
-                if len(tail) <= _CARRY_LIMIT:
-                    self._carry = bytes(tail)
-                return
-            event = data[at:end]
-            at = end + 2
-            if _MARKERS[0] not in event and _MARKERS[1] not in event:
-                continue
-            start = event.find(b"data:")
-            if start < 0:
+    def close(self) -> bytes:
+        self._read(self._sse.close())
+        return b""
+
+    def counted_tokens(self, family: str = "") -> int:
+        return self._text.tokens(family)
+
+    def _read(self, blocks: list[Block]) -> None:
+        for block in blocks:
+            if block.data is None:
                 continue
             try:
-                parsed = _event.decode(event[start + 5:].strip())
+                event = _event.decode(block.data)
             except msgspec.MsgspecError:
                 continue
-            if parsed.type == "message_start" and parsed.message is not None:
-                _merge(self._fields, parsed.message.usage)
-            elif parsed.type == "message_delta" and parsed.usage is not None:
-                _merge(self._fields, parsed.usage)
+            kind = event.type or block.event
+            if kind == "content_block_delta":
+                self._delta(event.index, event.delta)
+            elif kind == "content_block_start":
+                start = event.content_block
+                if start is not None and (start.name or start.text or start.thinking):
+                    self._text.add(event.index, start.name or start.text or start.thinking or "")
+                    self.events += 1
+            elif kind == "message_start" and event.message is not None:
+                _merge(self._fields, event.message.usage)
+            elif kind == "message_delta" and event.usage is not None:
+                _merge(self._fields, event.usage)
                 self._final = True
+            elif kind == "message_stop":
+                self.finished = True
+
+    def _delta(self, index: int, delta: _Delta | None) -> None:
+        if delta is None:
+            return
+        text = delta.text or delta.thinking or delta.partial_json
+        if text:
+            self._text.add(index, text)
+            self.events += 1

@@ -10,9 +10,8 @@ Rules, stated once (README "Billing"):
 - Upstream usage is used when reported (JSON `usage`; for streams the final `include_usage`
   chunk). Otherwise (no usage, broken or cancelled stream) we count ourselves and mark
   `usage_estimated`: prompt = ceil(characters of message text / 4) (no tokenizer ships offline
-  here; tiktoken downloads its encodings at first use); completion = the number of streamed
-  events carrying content or tool-call argument text (upstreams stream about one token per
-  event), or for JSON ceil(characters of the answer / 4).
+  here; tiktoken downloads its encodings at first use); completion = the tokens of the streamed
+  text (`proxy.billing.stream_tap`), or for JSON ceil(characters of the answer / 4).
 - A streamed answer whose reported completion exceeds our count by more than 5 % + 2 tokens is
   a mismatch: counted against the listing (metric) and billed at our count x 1.05.
 """
@@ -27,11 +26,6 @@ from proxy.billing.tokenizer import count_tokens
 from proxy.validation import ChatRequest
 
 DEFAULT_COMPLETION_CAP = 32_768
-_CONTENT = b'"content":"'
-_EMPTY_CONTENT = b'"content":""'
-_ARGS = b'"arguments":"'
-_EMPTY_ARGS = b'"arguments":""'
-_USAGE = b'"usage":{'
 
 
 class UsageDetails(msgspec.Struct):
@@ -61,13 +55,7 @@ class _Completion(msgspec.Struct):
     choices: list[_Choice] = []
 
 
-class _UsageChunk(msgspec.Struct):
-    usage: Usage | None = None
-    choices: list[msgspec.Raw] = []
-
-
 _completion = msgspec.json.Decoder(_Completion)
-_usage_chunk = msgspec.json.Decoder(_UsageChunk)
 
 
 class Metered(msgspec.Struct, kw_only=True):
@@ -88,7 +76,7 @@ Estimate = int | Callable[[], int]  # our prompt count, or how to compute it whe
 
 def bill(reported: Usage | None, prompt_estimate: Estimate, counted: int | None, prompt_bound: int,
          cap: int) -> Metered:
-    """Billed tokens from what the seller reported and what we counted (`counted`: streamed events).
+    """Billed tokens from what the seller reported and what we counted (`counted`: tokens of the streamed text).
     `prompt_estimate` is only evaluated when the seller reported nothing."""
     if reported is None:
         estimate = prompt_estimate() if callable(prompt_estimate) else prompt_estimate
@@ -113,51 +101,3 @@ def meter_json(body: bytes, prompt_estimate: Estimate, prompt_bound: int, cap: i
         return bill(doc.usage, prompt_estimate, None, prompt_bound, cap)
     texts = [c.message.content or "" for c in doc.choices if c.message is not None]
     return bill(None, prompt_estimate, count_tokens(texts, family), prompt_bound, cap)
-
-
-class StreamTap:
-    """Watches relayed SSE bytes without re-encoding them: counts content events, reads the
-    usage chunk, and cuts that chunk out when the buyer did not ask for it. A read that ends
-    mid-line is relayed up to its last newline; the rest goes out with the next read (an
-    SSE client cannot use half a line; a stream whose last line never ends loses that line)."""
-
-    __slots__ = ("_strip", "_carry", "events", "usage", "first_chunk_ns")
-
-    def __init__(self, strip_usage: bool) -> None:
-        self._strip = strip_usage
-        self._carry = b""
-        self.events = 0
-        self.usage: Usage | None = None
-        self.first_chunk_ns = 0
-
-    def observe(self, chunk: bytes, now_ns: int) -> bytes:
-        """The bytes to relay for this upstream chunk (the chunk itself unless a usage chunk is cut)."""
-        if not self.first_chunk_ns:
-            self.first_chunk_ns = now_ns
-        if self._carry:
-            chunk, self._carry = self._carry + chunk, b""
-        if not chunk.endswith(b"\n"):  # a read that ends mid-line: its last line goes with the next read,
-            cut = chunk.rfind(b"\n") + 1  # so a marker or the usage event is never seen in halves
-            chunk, self._carry = chunk[:cut], chunk[cut:]
-            if not chunk:
-                return chunk
-        self.events += chunk.count(_CONTENT) - chunk.count(_EMPTY_CONTENT)
-        self.events += chunk.count(_ARGS) - chunk.count(_EMPTY_ARGS)
-        at = chunk.find(_USAGE)
-        if at < 0:
-            return chunk
-        start = max(chunk.rfind(b"data:", 0, at), 0)
-        end = chunk.find(b"\n\n", at)
-        if end < 0:  # the usage event continues in the next read: hold its bytes back
-            self._carry = chunk[start:]
-            return chunk[:start]
-        event = chunk[start:end + 2]
-        try:
-            parsed = _usage_chunk.decode(event[5:].strip() if event.startswith(b"data:") else event.strip())
-        except msgspec.MsgspecError:
-            return chunk
-        if parsed.usage is not None:
-            self.usage = parsed.usage
-            if self._strip and not parsed.choices:
-                return chunk[:start] + chunk[end + 2:]
-        return chunk

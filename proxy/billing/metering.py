@@ -1,15 +1,21 @@
 """One admitted request's metering: turns how its response ended into exactly one usage event.
 
 Who pays (README "Billing"): completed -> prompt + completion (reported, capped, else counted);
+a stream counts as completed once the upstream's last event (`[DONE]`, Anthropic `message_stop`)
+has been read, even if the buyer closes before the upstream's body ends (the openai SDK closes
+the connection right after `[DONE]`);
 upstream broke mid-stream ("partial") -> only the completion units delivered, no prompt (the
 seller's fault; nothing if nothing was delivered); the buyer left ("disconnected") -> prompt +
 the tokens generated until the upstream was cancelled; no answer ("failed") -> nothing.
 
 The same rules for every endpoint and both dialects (units per endpoint: `proxy.billing.bounds`):
-- usage is read from the *upstream's* answer, in the listing's format, before any translation
+- usage is read from the *upstream's* answer, in the listing's format, before any translation,
+  by a tap that parses the SSE stream and its JSON whatever the formatting (`stream_tap`)
   (OpenAI `usage` / the `include_usage` chunk; Anthropic `usage` / `message_start` +
   `message_delta`); a translated stream takes the translator's normalised usage, which is the
   same mapping (`proxy.translate.usage`), so a request costs the same whichever way it went;
+- our own completion count (estimates, the cross-check, a broken stream's delivered units) is
+  the tokens of the streamed text the tap collected, tokenized once when the stream ends;
 - speech bills the characters of `input` (counted by us, exact) once audio has reached the
   buyer (completed or the buyer left), nothing if the upstream broke mid-stream;
 - transcriptions bill whole seconds of audio (`proxy.billing.audio`).
@@ -24,7 +30,8 @@ from proxy.billing.anthropic_meter import AnthropicTap, meter_anthropic_json
 from proxy.billing.audio import AudioProbe, meter_transcription
 from proxy.billing.bounds import Bounds
 from proxy.billing.gate import Admission, Billing, asks_of
-from proxy.billing.meter import Metered, StreamTap, Usage, bill, meter_json
+from proxy.billing.meter import Metered, Usage, bill, meter_json
+from proxy.billing.stream_tap import StreamTap
 from proxy.upstream.relay import StreamEnd
 from wire.snapshot import ApiFormat, FeeProfile, Listing
 
@@ -32,10 +39,11 @@ from wire.snapshot import ApiFormat, FeeProfile, Listing
 class FirstByteTap:
     """A binary stream (audio): notes when the first chunk went out, changes nothing."""
 
-    __slots__ = ("events", "first_chunk_ns", "usage")
+    __slots__ = ("events", "finished", "first_chunk_ns", "usage")
 
     def __init__(self) -> None:
         self.events = 0
+        self.finished = False
         self.first_chunk_ns = 0
         self.usage: Usage | None = None
 
@@ -43,6 +51,12 @@ class FirstByteTap:
         if not self.first_chunk_ns:
             self.first_chunk_ns = now_ns
         return chunk
+
+    def close(self) -> bytes:
+        return b""
+
+    def counted_tokens(self, family: str = "") -> int:
+        return 0
 
 
 Tap = StreamTap | AnthropicTap | FirstByteTap
@@ -105,14 +119,18 @@ class Meter:
     def end_stream(self, end: StreamEnd) -> None:
         tap, adm = self._tap, self._adm
         assert tap is not None
+        if end == "disconnected" and tap.finished:
+            end = "completed"  # the answer was whole: the buyer closed after the last event (the SDKs do)
         if self._bounds.unit == "character":
             delivered = end != "partial" and tap.first_chunk_ns != 0
             metered = Metered(prompt_tokens=adm.prompt_bound if delivered else 0, completion_tokens=0)
         elif end == "partial":
-            metered = Metered(prompt_tokens=0, completion_tokens=min(tap.events, adm.cap), estimated=True)
+            metered = Metered(prompt_tokens=0, completion_tokens=min(tap.counted_tokens(self._bounds.family), adm.cap),
+                              estimated=True)
         else:
             usage = tap.usage
             if self._usage_of is not None:
                 usage = self._usage_of() if end == "completed" else None
-            metered = bill(usage, self._bounds.estimate, tap.events, adm.prompt_bound, adm.cap)
+            counted = tap.counted_tokens(self._bounds.family)
+            metered = bill(usage, self._bounds.estimate, counted, adm.prompt_bound, adm.cap)
         self._billing.finish(adm, end, metered, tap.first_chunk_ns)

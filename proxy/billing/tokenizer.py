@@ -8,8 +8,10 @@ vocabulary is close in size to the DeepSeek, Qwen, Kimi, GLM, Doubao and MiniMax
 `o200k_base` is not used: it costs 144 MiB per worker against cl100k's 33 MiB.
 
 The package and its vocabulary load on first use (~20 ms; ~63 MiB for the package, ~33 MiB for
-the vocabulary, measured), so a proxy whose sellers all report usage
-never pays for it; text with special-token markers is counted as ordinary text.
+the vocabulary, measured): the first metered stream (its text is counted for the cross-check,
+`proxy.billing.stream_tap`) or the first usage an upstream did not report; a proxy that relays
+only JSON answers with usage never pays for it. Text with special-token markers is counted as
+ordinary text.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ DEFAULT_ENCODING = "cl100k_base"
 @lru_cache(maxsize=2)
 def _encoding(name: str) -> bpe_openai.Encoding:
     # Imported here, not at the top: importing the package alone costs ~63 MiB per worker
-    # (measured), which a proxy whose sellers all report usage should never pay.
+    # (measured), which a proxy that never needs a count should not pay.
     import bpe_openai  # noqa: PLC0415
 
     return bpe_openai.get_encoding(name)
@@ -47,7 +49,24 @@ def encoding_for(family: str) -> str:
     return ENCODING_BY_FAMILY.get(family, DEFAULT_ENCODING)
 
 
+SLICE_CHARS = 40_000  # bpe-openai refuses texts of 1,000,000 characters or 200,000 tokens (<= 4 a character)
+
+
 def count_tokens(texts: Iterable[str], family: str = "") -> int:
-    """Tokens in `texts` under the family's encoding."""
+    """Tokens in `texts` under the family's encoding (a text longer than `SLICE_CHARS` is counted
+    in slices of at most that many characters, cut before a space where there is one)."""
     encoding = _encoding(encoding_for(family))
-    return sum(len(encoding.encode_ordinary(text)) for text in texts if text)
+    total = 0
+    for text in texts:
+        if len(text) <= SLICE_CHARS:
+            total += len(encoding.encode_ordinary(text)) if text else 0
+            continue
+        at = 0
+        while at < len(text):
+            end = at + SLICE_CHARS
+            if end < len(text):
+                space = text.rfind(" ", at + SLICE_CHARS // 2, end)
+                end = space if space > 0 else end
+            total += len(encoding.encode_ordinary(text[at:end]))
+            at = end
+    return total

@@ -4,7 +4,9 @@ Keeps the decoded sections of the version in force. Given a new manifest and the
 of the sections whose versions changed, it builds the next index: the catalog part is
 rebuilt when the catalog changed; the key map is copied and only the changed shards
 are replaced, so one key change at 1M keys costs one shard, not a million keys.
-Nothing is committed unless the whole new version checks out.
+Nothing is committed unless the whole new version checks out. Sealed upstream keys are
+opened when the catalog section is decoded (`proxy.snapshot.unseal`), once per listing per
+catalog version; `dropped` names the listings whose key this proxy could not open.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from __future__ import annotations
 import msgspec
 
 from proxy.snapshot.index import KeyEntry, RoutingIndex, build_index, key_entries
+from proxy.snapshot.unseal import Unsealer
 from wire.codec import decode_snapshot
 from wire.publish import CATALOG, Manifest, shard_of
 from wire.snapshot import Snapshot, SnapshotInconsistent
 
 
 class SectionAssembler:
-    def __init__(self) -> None:
+    def __init__(self, unsealer: Unsealer | None = None) -> None:
+        self._unsealer = unsealer or Unsealer(())
+        self.dropped: tuple[str, ...] = ()  # listings of the catalog in force whose sealed key did not open
         self.versions: dict[str, str] = {}
         self._sections: dict[str, Snapshot] = {}
         self._keys: dict[str, KeyEntry] = {}
@@ -33,6 +38,9 @@ class SectionAssembler:
         missing = [n for n in self.wanted(manifest) if n not in decoded]
         if missing:
             raise SnapshotInconsistent(f"sections missing from Redis: {', '.join(missing[:5])}")
+        dropped = self.dropped
+        if CATALOG in decoded:
+            decoded[CATALOG], dropped = self._unsealer.open_catalog(decoded[CATALOG])
         catalog = decoded.get(CATALOG) or self._sections.get(CATALOG)
         if catalog is None:
             raise SnapshotInconsistent("the catalog section is missing")
@@ -64,4 +72,5 @@ class SectionAssembler:
             self._sections.pop(name, None)
         self.versions = dict(manifest.sections)
         self._keys = keys
+        self.dropped = dropped
         return index

@@ -21,6 +21,7 @@ import msgspec
 
 from proxy.snapshot.assemble import SectionAssembler
 from proxy.snapshot.store import SnapshotStore
+from proxy.snapshot.unseal import Unsealer
 from wire.publish import Manifest, manifest_key, notify_channel, section_key
 from wire.snapshot import SnapshotInconsistent
 
@@ -31,12 +32,13 @@ _BIG = 5_000  # sections at once beyond which decoding moves off the event loop 
 
 
 class RedisSnapshotSource:
-    def __init__(self, url: str, prefix: str, store: SnapshotStore, poll_s: float) -> None:
+    def __init__(self, url: str, prefix: str, store: SnapshotStore, poll_s: float,
+                 unsealer: Unsealer | None = None) -> None:
         self._url = url
         self._prefix = prefix
         self._store = store
         self._poll_s = poll_s
-        self._assembler = SectionAssembler()
+        self._assembler = SectionAssembler(unsealer)
         self._wake = asyncio.Event()
         self._redis: coredis.Redis[bytes] | None = None
         self._stack = contextlib.AsyncExitStack()
@@ -84,6 +86,10 @@ class RedisSnapshotSource:
                       current.version if current else None, exc)
             return False
         self._store.swap(index)
+        if self._assembler.dropped:
+            log.error("snapshot %s: %d listing(s) not routed, their sealed upstream key does not open with "
+                      "DF_SEAL_KEYS (add the control plane's new sealing key first): %s", index.version,
+                      len(self._assembler.dropped), ", ".join(self._assembler.dropped[:5]))
         log.info("snapshot %s applied from redis (%d sections fetched; %s)", index.version, len(fetched),
                  index.counts)
         return True

@@ -18,6 +18,7 @@ import msgspec
 
 from proxy.snapshot.index import build_index
 from proxy.snapshot.store import SnapshotStore
+from proxy.snapshot.unseal import Unsealer
 from wire.codec import content_version, decode_snapshot
 from wire.snapshot import SnapshotInconsistent
 
@@ -29,12 +30,16 @@ class SnapshotSource(Protocol):
     async def run(self) -> None: ...
 
 
-def apply_bytes(store: SnapshotStore, body: bytes, origin: str) -> bool:
+def apply_bytes(store: SnapshotStore, body: bytes, origin: str, unsealer: Unsealer | None = None) -> bool:
     """Decode, check and swap in a snapshot; keep the old one on any problem."""
     try:
         snap = decode_snapshot(body)
         if not snap.version:
             snap = msgspec.structs.replace(snap, version=content_version(body))
+        snap, dropped = (unsealer or Unsealer(())).open_catalog(snap)
+        if dropped:
+            log.error("snapshot from %s: %d listing(s) not routed, their sealed upstream key does not open with "
+                      "DF_SEAL_KEYS", origin, len(dropped))
         index = build_index(snap)
     except (msgspec.MsgspecError, SnapshotInconsistent) as exc:
         current = store.current()
@@ -49,7 +54,8 @@ def apply_bytes(store: SnapshotStore, body: bytes, origin: str) -> bool:
 class FileSnapshotSource:
     """Reads a snapshot file (JSON or msgpack) and reloads it when it changes on disk."""
 
-    def __init__(self, path: str, store: SnapshotStore, poll_s: float) -> None:
+    def __init__(self, path: str, store: SnapshotStore, poll_s: float, unsealer: Unsealer | None = None) -> None:
+        self._unsealer = unsealer
         self._path = Path(path)
         self._store = store
         self._poll_s = poll_s
@@ -71,7 +77,7 @@ class FileSnapshotSource:
         if stamp == self._seen:
             return
         self._seen = stamp
-        apply_bytes(self._store, self._path.read_bytes(), str(self._path))
+        apply_bytes(self._store, self._path.read_bytes(), str(self._path), self._unsealer)
 
     async def load_initial(self) -> None:
         self._load()

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
+from proxy.sse import SseParser
 from proxy.translate import usage as usage_shapes
 from proxy.translate.responses import stop_reason
-from proxy.translate.sse import SseParser
 from wire.errors import anthropic_error_body
 
 JsonObj = dict[str, Any]
@@ -50,15 +50,17 @@ class ToAnthropicStream:
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[bytes] = []
-        for _, data in self._sse.feed(chunk):
-            self._data(data, out)
+        for block in self._sse.feed(chunk):
+            if block.data is not None:
+                self._data(block.data, out)
         return b"".join(out)
 
     def close(self) -> bytes:
         """The upstream body ended: finish the message, or report the cut."""
         out: list[bytes] = []
-        for _, data in self._sse.close():
-            self._data(data, out)
+        for block in self._sse.close():
+            if block.data is not None:
+                self._data(block.data, out)
         if not self._done:
             if self._finish is not None:
                 self._end(out)

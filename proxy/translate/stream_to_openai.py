@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
+from proxy.sse import SseParser
 from proxy.translate import usage as usage_shapes
 from proxy.translate.responses import finish_reason
-from proxy.translate.sse import SseParser
 from wire.errors import openai_error_body
 
 JsonObj = dict[str, Any]
@@ -45,14 +45,16 @@ class ToOpenAIStream:
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[bytes] = []
-        for kind, data in self._sse.feed(chunk):
-            self._event(kind, data, out)
+        for block in self._sse.feed(chunk):
+            if block.data is not None:
+                self._event(block.event, block.data, out)
         return b"".join(out)
 
     def close(self) -> bytes:
         out: list[bytes] = []
-        for kind, data in self._sse.close():
-            self._event(kind, data, out)
+        for block in self._sse.close():
+            if block.data is not None:
+                self._event(block.event, block.data, out)
         if not self._done:
             out.append(self.error(502, "The upstream provider ended the stream before the message was complete."))
         return b"".join(out)

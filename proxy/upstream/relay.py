@@ -38,6 +38,7 @@ OnClose = Callable[[StreamEnd], None]
 
 class Tap(Protocol):
     def observe(self, chunk: bytes, now_ns: int) -> bytes: ...
+    def close(self) -> bytes: ...  # the upstream ended: bytes it still held (an unfinished last event)
 
 
 class Translator(Protocol):
@@ -54,8 +55,9 @@ async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd
     """The upstream body, chunk by chunk as it arrives (after `first`, already read); an error
     event in the caller's format if it breaks (`on_error=None` cuts a binary stream instead).
 
-    With a `tap` (billing) each chunk passes through it (counting, reading the usage chunk;
-    bytes are relayed unchanged except a usage chunk the buyer did not ask for).
+    With a `tap` (billing) each chunk passes through it (reading usage and text; bytes are
+    relayed unchanged except a usage event the buyer did not ask for; a tap may hold the bytes
+    of an unfinished event until it ends, and hands back what it still holds when the upstream ends).
     `on_end(events, seconds, failed)` reports the SSE events relayed after the first chunk and
     the time they took (live stats); `on_close(end)` says how the stream ended (billing):
     "completed" (upstream ended), "partial" (upstream broke) or "disconnected" (the client left:
@@ -74,6 +76,9 @@ async def relay_chunks(stream: UpstreamStream, first: bytes = b"", on_end: OnEnd
                 yield chunk
             chunk = await stream.next_chunk()
         end = "completed"
+        tail = tap.close() if tap is not None else b""
+        if tail:
+            yield tail
     except UpstreamError as exc:
         failed = True
         end = "partial"
@@ -108,6 +113,8 @@ async def relay_translated(stream: UpstreamStream, translator: Translator, first
             if out:
                 yield out
             chunk = await stream.next_chunk()
+        if tap is not None:
+            tap.close()
         tail = translator.close()
         end = "partial" if translator.failed else "completed"
         if tail:

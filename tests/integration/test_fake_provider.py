@@ -299,3 +299,22 @@ def test_anthropic_messages(server: Server) -> None:
     assert error.json()["error"]["type"] == "overloaded_error"
     denied = httpx.post(server.url + "/k/require_key=sk-up/v1/messages", json=request)
     assert (denied.status_code, denied.json()["type"]) == (401, "error")
+
+
+def test_spaced_and_crlf_knobs_write_other_servers_formats(server: Server) -> None:
+    c = client(server, "spaced=true,crlf=true,chunks=2")
+    completion = c.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert b'"choices": [{"index": 0, "message": {"role": "assistant"' in completion.content
+    assert completion.parse().usage is not None and completion.parse().usage.completion_tokens == 2
+    with httpx.stream("POST", f"{server.url}/k/spaced=true,crlf=true,chunks=2/v1/chat/completions", json={
+            "model": "m", "messages": MESSAGES, "stream": True, "stream_options": {"include_usage": True}}) as r:
+        raw = r.read()
+    assert raw.endswith(b"data: [DONE]\r\n\r\n") and raw.count(b"\n") == raw.count(b"\r\n")
+    assert b'"delta": {"content": " tok1"}' in raw and b'"usage": {"prompt_tokens": 3, "completion_tokens": 2' in raw
+    chunks = list(c.chat.completions.create(model="m", messages=MESSAGES, stream=True,
+                                            stream_options={"include_usage": True}))
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "tok0 tok1"
+    with httpx.stream("POST", f"{server.url}/k/spaced=true,crlf=true/v1/messages", json={
+            "model": "m", "max_tokens": 10, "messages": MESSAGES, "stream": True}) as r:
+        raw = r.read()
+    assert raw.startswith(b"event: message_start\r\ndata: {\"type\": \"message_start\", ")

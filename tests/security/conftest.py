@@ -123,7 +123,8 @@ def start_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *, c
 def stack(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str,
           security_prefix: str) -> Iterator[Stack]:
     yield from start_stack(tmp_path_factory.mktemp("security"), database_url, redis_url, security_prefix,
-                           control_env=QUOTAS,
+                           control_env={**QUOTAS, "DF_METRICS_NETWORKS": "192.0.2.0/24",
+                                        "DF_METRICS_TOKEN": METRICS_TOKEN},
                            proxy_env={"DF_TRUSTED_PROXIES": "127.0.0.1/32", "DF_METRICS_NETWORKS": "192.0.2.0/24",
                                       "DF_METRICS_TOKEN": METRICS_TOKEN})
 

@@ -54,12 +54,13 @@ def test_wrong_operator_tokens_are_limited_per_ip_even_for_the_right_token_after
 
 
 def test_metrics_answers_only_trusted_networks_or_the_metrics_token(stack: Stack) -> None:
-    """The stack's proxy trusts only 192.0.2.0/24 for /metrics (DF_METRICS_NETWORKS), so this
-    loopback client needs the token."""
-    error_of(httpx.get(stack.proxy.url + "/metrics"), 403, "DF_METRICS_TOKEN")
-    error_of(httpx.get(stack.proxy.url + "/metrics", headers={"Authorization": "Bearer nope"}), 403)
-    ok = httpx.get(stack.proxy.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-    assert ok.status_code == 200 and "gateway_requests_total" in ok.text
+    """The stack's proxy and control plane trust only 192.0.2.0/24 for /metrics
+    (DF_METRICS_NETWORKS), so this loopback client needs the token."""
+    for server, metric in ((stack.proxy, "gateway_requests_total"), (stack.control, "# HELP")):
+        error_of(httpx.get(server.url + "/metrics"), 403, "DF_METRICS_TOKEN")
+        error_of(httpx.get(server.url + "/metrics", headers={"Authorization": "Bearer nope"}), 403)
+        ok = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert ok.status_code == 200 and metric in ok.text
     ready = httpx.get(stack.proxy.url + "/readyz")
     assert ready.status_code == 200
     assert stack.admin not in ready.text and METRICS_TOKEN not in ready.text and stack.env["DF_SECRET_KEY"] not in ready.text

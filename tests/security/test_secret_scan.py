@@ -126,8 +126,8 @@ async def test_no_password_buyer_key_or_login_token_in_redis(stack: Stack, flow:
     assert await _scan_redis(stack, _secrets(flow, *ALL)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="sealed snapshot keys: issue 11 items 1-3, branch issue11-secrets")
 async def test_no_upstream_key_in_redis(stack: Stack, flow: dict[str, str]) -> None:
+    """Snapshots carry upstream keys sealed (issue 11 items 1-3); the proxy opens them."""
     assert await _scan_redis(stack, {"upstream_key": UPSTREAM_KEY}) == []
 
 

@@ -8,13 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from tests.support.procs import ROOT, Server, granian
+from wire import secret_keys
 
 
 @dataclass
@@ -26,6 +27,7 @@ class BillingStack:
     database_url: str
     redis_url: str
     prefix: str
+    proxies: list[Server] = field(default_factory=list)  # every proxy process (`proxy` is the first)
     http: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -104,18 +106,26 @@ def until(predicate: object, limit_s: float = 10.0) -> None:
 
 @contextmanager
 def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
-                  proxy_env: dict[str, str] | None = None) -> Iterator[BillingStack]:
+                  proxy_env: dict[str, str] | None = None, proxies: int = 1) -> Iterator[BillingStack]:
+    """`proxies` proxy processes (replicas) share the Redis, the control plane and the fake seller."""
     admin = "admin-" + secrets.token_hex(12)
     common = {"DF_SECRET_KEY": secrets.token_urlsafe(32), "DF_REDIS_URL": redis_url, "DF_REDIS_PREFIX": prefix}
     control_env = {**common, "DF_DATABASE_URL": database_url, "DF_ADMIN_TOKEN": admin,
                    "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_TRC20_ADDRESSES": "dev"}
-    penv = {**common, "DF_SNAPSHOT_POLL_S": "0.2", "DF_USAGE_SPOOL_DIR": str(logs / "spool"), **(proxy_env or {})}
-    with granian("control_plane.asgi:app", log_dir=logs, env=control_env) as control, \
-            granian("fake_provider.asgi:app", log_dir=logs, env={"DF_FAKE_API_KEY": "sk-upstream-bill"}) as fake, \
-            granian("proxy.asgi:app", log_dir=logs, ready_path="/healthz",
-                    env={**penv, "DF_CONTROL_PLANE_URL": control.url}) as proxy:
-        stack = BillingStack(proxy=proxy, control=control, fake=fake, admin=admin, database_url=database_url,
-                             redis_url=redis_url, prefix=prefix)
+    # the proxy holds what production gives it: no master secret (wire.secret_keys)
+    keys = secret_keys.proxy_env(common)
+    penv = {**common, **keys, "DF_SNAPSHOT_POLL_S": "0.2", **(proxy_env or {})}
+    penv.pop("DF_SECRET_KEY")
+    with ExitStack() as started:
+        control = started.enter_context(granian("control_plane.asgi:app", log_dir=logs, env=control_env))
+        fake = started.enter_context(granian("fake_provider.asgi:app", log_dir=logs,
+                                             env={"DF_FAKE_API_KEY": "sk-upstream-bill"}))
+        servers = [started.enter_context(granian(
+            "proxy.asgi:app", log_dir=logs, ready_path="/healthz",
+            env={"DF_USAGE_SPOOL_DIR": str(logs / f"spool{i or ''}"), **penv,
+                 "DF_CONTROL_PLANE_URL": control.url})) for i in range(proxies)]
+        stack = BillingStack(proxy=servers[0], control=control, fake=fake, admin=admin, database_url=database_url,
+                             redis_url=redis_url, prefix=prefix, proxies=servers)
         try:
             yield stack
         finally:

@@ -12,18 +12,24 @@ from tests.support.procs import free_port
 
 
 class PrivateRedis:
-    def __init__(self, workdir: Path) -> None:
+    """`extra_args` go to redis-server as given (e.g. ("--requirepass", pw)); with `tls_args` the
+    server listens with TLS only on `port` (`url` then says rediss:// and the caller adds its CA)."""
+
+    def __init__(self, workdir: Path, extra_args: tuple[str, ...] = (), tls_args: tuple[str, ...] = ()) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self._binary = binary
         self._dir = workdir
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._extra = extra_args
+        self._listen = ("--port", "0", "--tls-port", str(self.port), *tls_args) if tls_args else (
+            "--port", str(self.port))
+        self.url = f"{'rediss' if tls_args else 'redis'}://127.0.0.1:{self.port}/0"
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self._proc = subprocess.Popen(
-            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self._dir)],
+            [self._binary, *self._listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self._dir), *self._extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10

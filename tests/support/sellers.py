@@ -34,6 +34,13 @@ def sellers(fake: str) -> tuple[Listing, ...]:
         _l("h-slow", "mkt/hedge", f"{fake}/k/ttft_ms=1200/v1", 0.10, "slowco"),
         _l("h-fast", "mkt/hedge", f"{fake}/v1", 0.20, "fastco"),
         *(_l(f"st-{i}", "mkt/sticky", f"{fake}/v1", 0.20, f"stickco{i}") for i in range(4)),
+        # deadlines (tests/integration/proxy/test_deadlines.py): slow but healthy sellers, trickling JSON
+        _l("d-slow", "mkt/deadline", f"{fake}/k/ttft_ms=400/v1", 0.10, "tardyco"),
+        _l("d-other", "mkt/deadline", f"{fake}/k/ttft_ms=400/v1", 0.20, "otherco"),
+        _l("t-trickle", "mkt/trickle", f"{fake}/k/pieces=8,piece_ms=400/v1", 0.10, "trickleco"),
+        _l("t-stall", "mkt/stall", f"{fake}/k/pieces=2,piece_ms=5000/v1", 0.10, "stallco"),
+        _l("t-huge", "mkt/huge", f"{fake}/k/chunks=4000/v1", 0.10, "hugeco"),
+        _l("t-huge-chunked", "mkt/huge-chunked", f"{fake}/k/chunks=4000,pieces=4/v1", 0.10, "hugeco"),
     )
 
 
@@ -43,6 +50,7 @@ PROFILES = (
     Profile(id="prof-cap", account_id=BUYER, strategy="cost-first", max_price_input=200_000),
     Profile(id="prof-nofallback", account_id=BUYER, fallback_enabled=False),
     Profile(id="prof-hedge", account_id=BUYER, strategy="cost-first", hedge_ttft_ms=200),
+    Profile(id="prof-deadline", account_id=BUYER, strategy="cost-first", deadline_ms=100),
 )
 
 
@@ -55,12 +63,13 @@ class SellerMarket:
         for name, account, profile in (("main", BUYER, None), ("cost", BUYER, "prof-cost"),
                                        ("fast_only", BUYER, "prof-fast-only"), ("cap", BUYER, "prof-cap"),
                                        ("nofallback", BUYER, "prof-nofallback"), ("hedge", BUYER, "prof-hedge"),
-                                       ("no_terms", NO_TERMS, None)):
+                                       ("deadline", BUYER, "prof-deadline"), ("no_terms", NO_TERMS, None)):
             raw = new_key()
             self.keys[name] = raw
             self._records.append(Key(id=f"key-{name}", hash=hash_key(derive_hash_secret(SECRET), raw),
                                      account_id=account, routing_profile_id=profile))
-        models = ("mkt/chat", "mkt/flaky", "mkt/eject", "mkt/hedge", "mkt/sticky")
+        models = ("mkt/chat", "mkt/flaky", "mkt/eject", "mkt/hedge", "mkt/sticky", "mkt/deadline", "mkt/trickle",
+                  "mkt/stall", "mkt/huge", "mkt/huge-chunked")
         snap = Snapshot(
             version=f"v{time.monotonic_ns()}", created_at=int(time.time()),
             models=tuple(Model(id=m, owned_by="mkt", input_price=USD, output_price=3 * USD) for m in models),

@@ -1,6 +1,7 @@
 """The budget race (reliability.md 3.2): 200 concurrent requests against a $1 key budget, each
 reserving exactly $0.10 (asks 0 / $100 per Mtok, max_tokens 1,000): at most 10 admitted, every
-other one a 402 before any upstream call, total spend never above the budget. Then a replayed
+other one a 402 before any upstream call, total spend never above the budget — here against one
+proxy, in `test_budget_replicas.py` against two proxy processes sharing Redis. Then a replayed
 usage event changes nothing."""
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from wire.billing import usage_stream
 
 
 async def _fire(stack: BillingStack, key: str, n: int) -> list[int]:
+    """n concurrent requests, split evenly between the stack's proxy processes."""
     limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-    async with httpx.AsyncClient(base_url=stack.proxy.url, timeout=30, limits=limits) as http:
+    urls = [p.url for p in stack.proxies]
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         async def one(i: int) -> int:
-            r = await http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json={
+            url = urls[i % len(urls)] + "/v1/chat/completions"
+            r = await http.post(url, headers={"Authorization": f"Bearer {key}"}, json={
                 "model": BUDGET_MODEL, "messages": [{"role": "user", "content": "go"}], "max_tokens": 1000,
                 "stream": i % 2 == 0, "fake": {"chunks": 600 + i, "ttft_ms": 1500}})
             if r.status_code == 402:
@@ -29,6 +33,10 @@ async def _fire(stack: BillingStack, key: str, n: int) -> list[int]:
 
 
 def test_200_concurrent_requests_against_a_1_dollar_budget(stack: BillingStack) -> None:
+    budget_race(stack)
+
+
+def budget_race(stack: BillingStack) -> None:
     account = stack.account(10_000)  # $100 of credit: the key budget is the limit
     key = stack.key(account, monthly_budget_cents=100)
     upstream_before = stack.upstream_requests()
@@ -44,7 +52,9 @@ def test_200_concurrent_requests_against_a_1_dollar_budget(stack: BillingStack) 
         usage = stack.http.get("/api/usage/by-key", headers=account).json()["data"]
     spent = sum(r["cost_micro_usd"] for r in usage)
     assert spent <= 1_000_000, spent
-    print(f"\nbudget race: {admitted} of 200 admitted, spent {spent} of 1000000 micro-USD")
+    by_proxy = [statuses[i::len(stack.proxies)].count(200) for i in range(len(stack.proxies))]
+    print(f"\nbudget race over {len(stack.proxies)} proxies: {admitted} of 200 admitted {by_proxy}, "
+          f"spent {spent} of 1000000 micro-USD")
 
 
 async def _replay_all(stack: BillingStack) -> int:

@@ -8,12 +8,14 @@ from collections.abc import Callable
 
 import httpx
 
+from proxy.snapshot.unseal import Unsealer
 from tests.conftest import ControlPlane
 from tests.integration.control_plane.conftest import Account, admin_auth
 from tests.integration.control_plane.test_seller_api import UPSTREAM, listing, pool_key
 from tests.support import redisdb
 from wire.keys import derive_hash_secret, hash_key
 from wire.publish import notify_channel
+from wire.secret_keys import purpose_key
 from wire.snapshot import Snapshot, check_consistent
 
 
@@ -76,14 +78,17 @@ async def test_account_status_plan_and_terms_reach_the_snapshot(
         a.id == buyer.id and a.status == "active" and a.trading_terms_accepted for a in s.accounts))
 
 
-async def test_listing_carries_decrypted_key_and_base_url(
+async def test_listing_carries_sealed_key_and_base_url(
     http: httpx.AsyncClient, control_plane: ControlPlane, redis_url: str, buyer: Account
 ) -> None:
     prefix = control_plane.redis_prefix
     key = await pool_key(http, buyer)
     made = await listing(http, buyer, key["id"], ask_cached_input="0.10", rpm_limit=60, concurrency_limit=3)
     snap = await wait_for(redis_url, prefix, lambda s: any(x.id == made["id"] for x in s.listings))
-    item = next(x for x in snap.listings if x.id == made["id"])
+    sealed = next(x for x in snap.listings if x.id == made["id"])
+    assert sealed.upstream_key == "" and UPSTREAM.encode() not in sealed.sealed_key
+    opened, dropped = Unsealer((purpose_key(control_plane.secret_key, "snapshot-seal"),)).open_catalog(snap)
+    item = next(x for x in opened.listings if x.id == made["id"])
     assert (item.upstream_key, item.base_url, item.provider, item.api_format) == (
         UPSTREAM, "https://api.deepseek.com/v1", "deepseek", "openai")
     assert (item.ask_input, item.ask_output, item.ask_cached_input) == (400_000, 1_200_000, 100_000)

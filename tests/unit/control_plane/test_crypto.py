@@ -42,3 +42,14 @@ def test_encryption_key_forms() -> None:
 def test_hint_never_shows_the_middle() -> None:
     assert secret_hint("sk-abcdefghijklmnop") == "sk-…mnop"
     assert secret_hint("short") == "…rt"
+
+
+def test_several_keys_seal_with_the_first_and_open_with_any() -> None:
+    old, new = data_key("old-secret", None), data_key("new-secret", None)
+    blob = SecretBox(old).seal("sk-upstream-123456", seller_id="s", key_id="k")
+    both = SecretBox(new, old)
+    assert both.opened_with(blob, seller_id="s", key_id="k") == ("sk-upstream-123456", 1)
+    fresh = both.seal("sk-upstream-123456", seller_id="s", key_id="k")
+    assert SecretBox(new).open(fresh, seller_id="s", key_id="k") == "sk-upstream-123456"
+    with pytest.raises(SecretBoxError):
+        SecretBox(new).open(blob, seller_id="s", key_id="k")

@@ -38,3 +38,16 @@ def test_top_up_and_earnings_settings() -> None:
                       ({"DF_PAYMENT_TTL_S": "5"}, "at least"), ({"DF_CHAIN_WATCHER": "trongrid"}, "one of")]:
         with pytest.raises(SettingsError, match=word):
             load_settings(env)
+
+
+def test_key_settings() -> None:
+    one = load_settings({"DF_SECRET_KEY": "only-secret-0123456789"})
+    assert one.secret_keys == ("only-secret-0123456789",) and len(one.seal_keys) == 1
+    two = load_settings({"DF_SECRET_KEYS": "new-secret-0123456789,old-secret-0123456789",
+                         "DF_KEY_HASH_SECRET": one.key_hash_secret.hex()})
+    assert two.secret_key == "new-secret-0123456789" and len(two.seal_keys) == 2
+    assert two.key_hash_secret == one.key_hash_secret
+    with pytest.raises(SettingsError, match="DF_KEY_HASH_SECRET is required"):
+        load_settings({"DF_SECRET_KEYS": "new-secret-0123456789,old-secret-0123456789"})
+    explicit = load_settings({"DF_SECRET_KEY": "only-secret-0123456789", "DF_ENCRYPTION_KEYS": f"{'a' * 64},{'b' * 64}"})
+    assert explicit.encryption_keys == ("a" * 64, "b" * 64) and explicit.encryption_key == "a" * 64

@@ -98,3 +98,10 @@ def test_settings_from_env() -> None:
     assert settings.models == ("a", "b")
     assert settings.knobs.status == 503
     assert load_settings({}).models == DEFAULT_MODELS
+
+
+def test_trickle_knobs_parse_and_reject_zero_pieces() -> None:
+    knobs = merge(Knobs(), parse_pairs("pieces=4,piece_ms=250"), source="the path")
+    assert (knobs.pieces, knobs.piece_ms) == (4, 250.0)
+    with pytest.raises(KnobError, match="`pieces`"):
+        merge(Knobs(), {"pieces": 0}, source="the request body `fake` object")

@@ -22,13 +22,14 @@ def test_tap_reads_usage_without_changing_bytes_at_every_split() -> None:
         assert tap.observe(STREAM[:at], 1) + tap.observe(STREAM[at:], 2) == STREAM
         usage = tap.usage
         assert usage is not None and (usage.prompt_tokens, usage.completion_tokens, usage.cached) == (100, 3, 6)
+        assert tap.finished and tap.counted_tokens() == 3  # the tokens of "hihihi"
     assert AnthropicTap().observe(STREAM, 1) == STREAM
 
 
 def test_tap_has_no_usage_before_message_delta() -> None:
     tap = AnthropicTap()
     tap.observe(START + DELTA, 1)
-    assert tap.usage is None and tap.events == 1
+    assert tap.usage is None and tap.events == 1 and not tap.finished
 
 
 def test_tap_and_translator_agree() -> None:

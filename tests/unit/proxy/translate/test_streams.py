@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from proxy.translate.sse import SseParser
+from proxy.sse import SseParser
 from proxy.translate.stream_to_anthropic import ToAnthropicStream
 from proxy.translate.stream_to_openai import ToOpenAIStream
 from proxy.translate.usage import Usage
@@ -80,7 +80,8 @@ def _feed(translator: ToAnthropicStream | ToOpenAIStream, data: bytes, size: int
 
 
 def _events(data: bytes) -> list[tuple[str, Any]]:
-    return [(kind, None if body == b"[DONE]" else orjson.loads(body)) for kind, body in SseParser().feed(data)]
+    return [(b.event, None if b.data == b"[DONE]" else orjson.loads(b.data)) for b in SseParser().feed(data)
+            if b.data is not None]
 
 
 @pytest.mark.parametrize("size", [1, 7, 64, 100_000])
@@ -173,5 +174,5 @@ def test_upstream_error_events_are_translated() -> None:
 def test_sse_parser_handles_crlf_split_across_chunks() -> None:
     parser = SseParser()
     data = b"event: ping\r\ndata: {}\r\n\r\ndata: 1\r\ndata: 2\r\n\r\n"
-    events = [e for i in range(len(data)) for e in parser.feed(data[i:i + 1])]
+    events = [(b.event, b.data) for i in range(len(data)) for b in parser.feed(data[i:i + 1])]
     assert events == [("ping", b"{}"), ("", b"1\n2")]
