@@ -35,6 +35,7 @@ from control_plane.crypto import SecretBox, data_keys
 from control_plane.db.notify import listen_for_changes
 from control_plane.db.pool import create_pool
 from control_plane.db.snapshot_rows import fetch_snapshot_rows
+from control_plane.errors import error_response
 from control_plane.http.boundary import bind, not_found, plain
 from control_plane.http.context import Services, json_response
 from control_plane.http.ip_limit import IpLimiter
@@ -49,6 +50,7 @@ from control_plane.snapshot.live_stats import live_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
 from control_plane.snapshot.seal import Sealer
+from wire.metrics_access import metrics_allowed
 from wire.secret_keys import request_id_secret
 
 log = logging.getLogger("control_plane")
@@ -114,7 +116,8 @@ def create_app(settings: Settings) -> Application:
             push_credit=credit_state.push,
             request_id_secret=request_id_secret(settings.key_hash_secret),
             ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
-                                 "signup": settings.signup_per_ip_per_min}, settings.redis_timeout_s),
+                                 "signup": settings.signup_per_ip_per_min,
+                                 "admin": settings.admin_fails_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
@@ -197,13 +200,21 @@ def create_app(settings: Settings) -> Application:
         pub = runtime.publisher
         if pub is None or not pub.version:
             return json_response(Health(status="starting: no snapshot published yet"), 503)
-        if pub.last_error:
-            return json_response(Health(status=f"degraded: {pub.last_error}", snapshot_version=pub.version), 503)
+        if pub.last_error:  # the error's type only: its text (in the log) may quote URLs or SQL parameters
+            kind = pub.last_error.split(":", 1)[0]
+            return json_response(Health(status=f"degraded: snapshot publish failing ({kind}); see the log",
+                                        snapshot_version=pub.version), 503)
         if health.reason():
             return json_response(Health(status=f"degraded: {health.reason()}", snapshot_version=pub.version), 503)
         return json_response(Health(status="ok", snapshot_version=pub.version))
 
-    async def metrics(_: Request) -> Response:
+    metrics_networks = tuple(ipaddress.ip_network(c, strict=False) for c in settings.metrics_networks)
+
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request.client_ip, request.get_first_header(b"authorization"), metrics_networks,
+                               settings.metrics_token):
+            return error_response(403, "/metrics answers only DF_METRICS_NETWORKS (loopback by default) or "
+                                  "Authorization: Bearer $DF_METRICS_TOKEN")
         return Response(200, None, Content(b"text/plain; version=0.0.4; charset=utf-8", generate_latest(registry)))
 
     async def openapi_json(_: Request) -> Response:

@@ -23,6 +23,7 @@ from proxy.billing.shipper import UsageShipper
 from proxy.billing.spool import Spool, scoped_dir
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.endpoints import ENDPOINTS
+from proxy.exposure import admin_path, metrics_allowed, networks
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
 from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
@@ -145,8 +146,12 @@ def create_app(settings: ProxySettings) -> HotPath:
     if billing is not None:
         metrics.attach_billing(billing)
     tasks: list[asyncio.Task[None]] = []
+    trusted = _trusted_networks(settings.trusted_proxies)
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
-                                      settings.control_plane_timeout_s)
+                                      settings.control_plane_timeout_s, trusted=trusted,
+                                      max_body_bytes=settings.control_plane_max_body_bytes,
+                                      read_timeout_s=settings.body_read_timeout_s)
+    metrics_networks = networks(settings.metrics_networks, "DF_METRICS_NETWORKS")
 
     async def models(request: Request) -> Response:
         index = store.current()
@@ -178,11 +183,19 @@ def create_app(settings: ProxySettings) -> HotPath:
                               new_request_id().encode())
 
     async def prometheus(request: Request) -> Response:
+        if not metrics_allowed(request.client_ip, request.get_first_header(b"authorization"), metrics_networks,
+                               settings.metrics_token):
+            return error_response(403, "/metrics answers only DF_METRICS_NETWORKS (loopback by default) or "
+                                  "Authorization: Bearer $DF_METRICS_TOKEN.", new_request_id().encode())
         return Response(200, [(b"x-request-id", new_request_id().encode())],
                         Content(b"text/plain; version=0.0.4; charset=utf-8", metrics.render()))
 
     async def fallback(request: Request) -> Response:
         if request.path.startswith(FORWARDED_PREFIXES):
+            if admin_path(request.path) and not settings.forward_admin:
+                return error_response(404, "The operator API (/api/admin/*) is served only on the control "
+                                      "plane's own port (set DF_FORWARD_ADMIN=1 on the proxy to forward it).",
+                                      new_request_id().encode())
             return await forwarder.forward(request, new_request_id())
         return await not_found(request)
 

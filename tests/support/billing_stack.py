@@ -40,8 +40,9 @@ class BillingStack:
         self.http = httpx.Client(base_url=self.proxy.url, timeout=20)
 
     def account(self, credit_cents: int) -> dict[str, str]:
+        """A verified account made through the operator API (served on the control plane's port only)."""
         email, password = f"bill-{secrets.token_hex(5)}@example.com", "pw-" + secrets.token_hex(8)
-        r = self.http.post("/api/admin/accounts", headers={"Authorization": f"Bearer {self.admin}"}, json={
+        r = httpx.post(self.control.url + "/api/admin/accounts", timeout=20, headers={"Authorization": f"Bearer {self.admin}"}, json={
             "email": email, "password": password, "verified": True, "plan": "enterprise",
             "credit_cents": credit_cents, "trading_terms_accepted": True})
         assert r.status_code == 201, r.text

@@ -105,7 +105,10 @@ def granian(
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
         *(("--respawn-failed-workers", "--respawn-interval", "0.2") if respawn else ()), app,
     )
-    full_env = {**os.environ, **(env or {})}
+    # test sellers run on loopback, which the proxy refuses by default (proxy.egress); tests of that
+    # check pass DF_ALLOW_PRIVATE_UPSTREAMS=0 themselves
+    loopback_sellers = {"DF_ALLOW_PRIVATE_UPSTREAMS": "1"} if app.startswith("proxy.") else {}
+    full_env = {**os.environ, **loopback_sellers, **(env or {})}
     log.write_bytes(b"")
     server = Server(url=f"http://127.0.0.1:{port}", port=port, proc=_spawn(cmd, full_env, log), log=log, cmd=cmd,
                     env=full_env, ready_path=ready_path)
