@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -64,9 +65,12 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
                 "description": error_type(status),
                 "content": {"application/json": {"schema": by_type[ErrorBody]}},
             }
-        if "{id}" in route.path:
+        params = re.findall(r"\{(\w+)\}", route.path)
+        if params:
             op["parameters"] = [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+                {"name": name, "in": "path", "required": True,
+                 "schema": {"type": "string", "format": "uuid"} if name == "id" else {"type": "string"}}
+                for name in params
             ]
         if route.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": by_type[route.body]}}}

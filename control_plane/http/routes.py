@@ -21,6 +21,7 @@ from control_plane.http import (
 )
 from control_plane.http.caller import Access
 from control_plane.http.context import Call
+from control_plane.http.operator_routes import operator_routes
 from control_plane.schemas import accounts as a
 from control_plane.schemas import billing as b
 from control_plane.schemas import earnings as e
@@ -364,4 +365,4 @@ def api_routes() -> list[Route]:
         r("GET", "/v1/market/earnings/settlements", earnings_api.settlements, "seller",
           "Settlement history: the ledger journals that moved earnings, newest first (?limit=&before=)",
           "earnings", None, e.SettlementPage),
-    ]
+    ] + operator_routes(Route)
