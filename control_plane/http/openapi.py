@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from control_plane.http.openapi_inference import SCHEMAS, SECURITY_SCHEMES, inference_paths
 from control_plane.http.routes import Route
 from control_plane.schemas.envelopes import ErrorBody, Health
 from wire.errors import error_type
@@ -86,13 +87,17 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
                 },
             }
         }
+    paths.update(inference_paths())
+    components.update(SCHEMAS)
     doc = {
         "openapi": "3.1.0",
         "info": {
-            "title": "Dragonfly control plane",
+            "title": "Dragonfly",
             "version": version,
-            "description": "Accounts, buyer keys, routing profiles, billing and top-ups, seller pool keys, "
-            "listings and earnings.",
+            "description": "Inference (chat, messages, embeddings, audio, models) and the control plane: "
+            "accounts, buyer keys, routing profiles, billing and top-ups, seller pool keys, listings, earnings, "
+            "and the operator catalog. One document for the whole surface, at /api/openapi.json on the "
+            "proxy's base URL.",
         },
         "paths": paths,
         "components": {
@@ -101,6 +106,7 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
                 "loginToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "managementKey": {"type": "http", "scheme": "bearer", "description": "sk-df-… management key"},
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "DF_ADMIN_TOKEN"},
+                **SECURITY_SCHEMES,
             },
         },
     }
