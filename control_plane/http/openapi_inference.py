@@ -18,7 +18,7 @@ _MODEL = {"type": "string", "minLength": 1, "maxLength": 256,
 _ROUTING_HEADERS = [
     ("Routing-Strategy", "market-only, or a routing profile strategy: cost-first, balanced, reliability-first, ..."),
     ("X-Session-Id", "Sticky routing: the same listing for the same session while it is healthy"),
-    ("X-Max-Price", "Ceiling, USD per million tokens (\"input,output\" or one value for both)"),
+    ("X-Max-Price", "Ceiling on the input price the buyer can be charged, USD per million tokens, e.g. 0.30"),
     ("X-Max-TTFT-Ms", "Soft target for time to first token (ranking)"),
     ("X-Min-Throughput-Tps", "Soft target for tokens per second (ranking)"),
     ("X-Hard-Max-TTFT-Ms", "Filter: listings slower to first token are excluded"),
