@@ -165,13 +165,14 @@ class ChatPipeline:
         view = endpoint.parse(body)
         check_costs(view, headers.get(b"anthropic-beta"))  # unpriced cost-raising fields: 400
         view.model = index.canonical(view.model)  # an alias routes, is checked and billed as its model
+        asked_output = requested_output(view)  # rate limits: DF_LIMITS_DEFAULT_MAX_TOKENS when none is asked
         if isinstance(view, ChatRequest):
             found = index.models.get(view.model)
             body = cap_max_tokens(body, view, found.max_output_tokens if found is not None else 0)
         plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
         out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
         if adm is not None and adm.limited:
-            await adm.reserve(len(body), requested_output(view), self._settings.limits_default_max_tokens)
+            await adm.reserve(len(body), asked_output, self._settings.limits_default_max_tokens)
             out_extra += adm.headers()
 
         meter = await self._reserve(index, entry, view, plan, len(body), rid.decode())
