@@ -81,6 +81,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_ttl_s: int = 1800
     chain_watcher: str = "none"  # "none" | "dev"
     earnings_lock_s: int = 7 * 86400
+    # admission probes and contracts (README "Admission", "Contracts")
+    admission: bool = True  # DF_ADMISSION=off: listings are admitted unprobed (development without proxies)
+    probe_timeout_s: float = 20.0  # how long a probe may take, and the control plane waits for a proxy
+    probe_interval_s: float = 3600.0  # scheduled re-probe of an admitted listing (+-20 % jitter)
+    probe_retry_s: float = 10.0  # first back-off after a failed probe; doubles per failure
+    probe_retry_max_s: float = 900.0
+    probe_tick_s: float = 1.0  # the scheduler's tick: due probes, proxies' 401/403 reports
+    contract_suspend_after: int = 3  # failed checks in a row that suspend a contract (the first degrades)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -187,4 +195,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         payment_ttl_s=_int(env, "DF_PAYMENT_TTL_S", 1800, minimum=60),
         chain_watcher=_choice(env, "DF_CHAIN_WATCHER", "none", ("none", "dev")),
         earnings_lock_s=_int(env, "DF_EARNINGS_LOCK_S", 7 * 86400),
+        admission=_choice(env, "DF_ADMISSION", "on", ("on", "off")) == "on",
+        probe_timeout_s=_float(env, "DF_PROBE_TIMEOUT_S", 20.0),
+        probe_interval_s=_float(env, "DF_PROBE_INTERVAL_S", 3600.0),
+        probe_retry_s=_float(env, "DF_PROBE_RETRY_S", 10.0),
+        probe_retry_max_s=_float(env, "DF_PROBE_RETRY_MAX_S", 900.0),
+        probe_tick_s=_float(env, "DF_PROBE_TICK_S", 1.0),
+        contract_suspend_after=_int(env, "DF_CONTRACT_SUSPEND_AFTER", 3, minimum=2),
     )

@@ -99,6 +99,7 @@ def _listing_entry(listing: Listing, fees: FeeProfile | None = None) -> ListingE
     headers = [
         (b"x-df-market-route", b"seller"),
         (b"x-df-market-provider", listing.provider.encode()),
+        (b"x-df-market-trusted", b"true" if listing.trusted else b"false"),
         (b"x-df-market-listing-id", listing.id.encode()),
         (b"x-df-upstream-model", listing.upstream_model.encode()),
         (b"x-df-market-ask-input", micros_to_usd(listing.ask_input).encode()),
