@@ -19,6 +19,7 @@ REVOKED_MODEL = "moonshot/kimi-k2"
 DOUBLE_MODEL = "qwen/qwen3-235b-a22b"
 SUBSTITUTE_MODEL = "zhipu/glm-5-0131"
 CLAIMED_MODEL = "deepseek/deepseek-reasoner"
+SUSPEND_MODEL = "doubao/doubao-1.5-pro-256k"
 WORDS = "%20".join("the cat sat on the mat and the dog ran".split())
 
 
@@ -173,3 +174,33 @@ def test_a_seller_claiming_deepseek_from_its_own_host_is_never_trusted(
     assert marked.status_code == 200, marked.text
     until(lambda: chat(stack, key, CLAIMED_MODEL, **{"X-Privacy-Mode": "trusted_only"}).status_code == 200)
     assert chat(stack, key, CLAIMED_MODEL).headers["x-df-market-trusted"] == "true"
+
+
+def test_a_suspended_contract_comes_back_only_after_a_passing_check(
+        stack: BillingStack, seller: dict[str, str]) -> None:
+    buyer = stack.account(100)
+    key = stack.key(buyer)
+    listing = stack.listing(seller, SUSPEND_MODEL, "0.10", "0.20")
+    pool_id = stack.listing_view(seller, listing)["pool_key_id"]
+    cid = contract(stack, seller, listing)["id"]
+    wrong = stack.http.patch(f"/v1/pool/keys/{pool_id}", headers=seller, json={"api_key": "sk-not-the-key-0"})
+    assert wrong.status_code == 200, wrong.text
+    def reverify_fails() -> str:
+        run = stack.http.post(f"/v1/market/contracts/{cid}/reverify", headers=seller).json()
+        assert run["outcome"] == "failed" and "auth" in failed_check(run), run
+        return str(contract(stack, seller, listing)["state"])
+
+    assert reverify_fails() == "degraded"  # the seller's key is now refused upstream: the first failure degrades
+    until(lambda: reverify_fails() == "suspended", 20)  # DF_CONTRACT_SUSPEND_AFTER=3 failures in a row suspend
+    assert stack.http.post(f"/v1/market/contracts/{cid}/unsuspend", headers=seller).status_code == 409
+    until(lambda: chat(stack, key, SUSPEND_MODEL).status_code == 503)  # out of the snapshot
+
+    fixed = stack.http.patch(f"/v1/pool/keys/{pool_id}", headers=seller, json={"api_key": "sk-upstream-bill"})
+    assert fixed.status_code == 200, fixed.text
+    run = stack.http.post(f"/v1/market/contracts/{cid}/reverify", headers=seller).json()
+    assert run["outcome"] == "passed", run
+    assert contract(stack, seller, listing)["state"] == "suspended"  # a passing check alone does not unsuspend
+    back = stack.http.post(f"/v1/market/contracts/{cid}/unsuspend", headers=seller)
+    assert back.status_code == 200 and back.json()["state"] == "active", back.text
+    assert stack.listing_view(seller, listing)["status"] == "active"
+    until(lambda: chat(stack, key, SUSPEND_MODEL).status_code == 200)
