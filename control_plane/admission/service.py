@@ -91,6 +91,8 @@ class Admission:
         result = await self._run(run_id, t)
         passed = all(c.passed for c in result.checks)
         async with self._pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval("SELECT 1 FROM listings WHERE id = $1 FOR UPDATE", listing_id) is None:
+                return None  # deleted while its probe ran
             new_contract = await self._apply(conn, t, result, passed)
             return await db.finish_run(conn, run_id, "passed" if passed else "failed", checks_json(result.checks),
                                        result.ttft_ms, result.tokens_per_s, new_contract)

@@ -166,6 +166,8 @@ async def patch_listing(call: Call) -> Response:
             raise NotFound(_NOT_FOUND)
         row = await db.get_listing(conn, call.account_id, call.path_id())
     assert row is not None
+    if "upstream_model" in values and call.services.admission is not None and row["admitted_at"] is not None:
+        call.services.admission.kick(row["id"], "reverify")  # a new upstream model: check it now
     return json_response(listing_view(call, row))
 
 
