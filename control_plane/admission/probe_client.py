@@ -2,8 +2,9 @@
 
 The request carries the listing as a snapshot would, its upstream key sealed for proxies
 (`control_plane.snapshot.seal`); the control plane waits on the reply list one second at a
-time up to the probe timeout (+5 s). No answer in time is a failed `runner` check: no proxy
-with Redis is running, or all of them are busy — the listing stays as it was.
+time up to the probe timeout (+5 s); the request list expires when nothing reads it. No
+answer in time is a failed `runner` check: no proxy with Redis is running, or all of them are
+busy — the listing stays as it was.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class ProbeClient:
                                                                                sealed_key=sealed),
                                reply_key=probe_reply_key(self._prefix, f"{run_id}:{uuid.uuid4()}"),
                                family=family, expect=expect, deadline=time.time() + wait)
-        await self._redis.rpush(probe_requests_key(self._prefix), [encode(request)])
+        queue = probe_requests_key(self._prefix)
+        await self._redis.rpush(queue, [encode(request)])
+        await self._redis.expire(queue, int(wait * 2) + 1)  # no proxy for that long: stale requests go
         until = time.monotonic() + wait
         while time.monotonic() < until:
             got = await self._redis.blpop([request.reply_key], timeout=1)

@@ -9,8 +9,8 @@ Checks, each `{name, passed, detail}` (README "Admission"):
   (`proxy.billing.meter.bill`: completion within our count's allowance, prompt within the
   prompt allowance) — an over-reporting upstream fails it;
 - `model_name`: the model the upstream says answered is the listing's `upstream_model` (or a
-  dated variant of it, or one of the catalog model's `model_names`); an upstream that names
-  another model fails it;
+  dated variant of it or of its `-latest` alias, or one of the catalog model's `model_names`);
+  an upstream that names another model fails it;
 - `fingerprint`: the catalog model's expected properties (`expect`) for the fixed probe prompt:
   `prompt_tokens: [lo, hi]`, the prompt tokens a model with that tokenizer reports for it.
   A model with another tokenizer (a cheaper model served instead) reports a count outside.
@@ -18,6 +18,8 @@ Checks, each `{name, passed, detail}` (README "Admission"):
 """
 
 from __future__ import annotations
+
+import re
 
 import msgspec
 
@@ -27,6 +29,7 @@ from wire.probe import ProbeCheck
 PROBE_PROMPT = ("Admission probe. Reply with a short greeting. Les libellules volent au-dessus de l'étang; "
                 "蜻蜓在池塘上飞。 0123456789.")
 PROBE_MAX_TOKENS = 16
+_DATE = re.compile(r"^(\d{4}|\d{8}|\d{4}-\d{2}-\d{2})$")  # 0324, 20250514, 2025-01-01: a dated release
 
 
 class _Message(msgspec.Struct):
@@ -64,11 +67,12 @@ def _bare(name: str) -> str:
 
 
 def model_matches(reported: str, upstream_model: str, model_names: tuple[str, ...] = ()) -> bool:
-    """`deepseek-chat` matches `deepseek-chat`, `deepseek/deepseek-chat`, `deepseek-chat-2025-01-01`."""
+    """`deepseek-chat` matches `deepseek-chat`, `deepseek/deepseek-chat`, `deepseek-chat-2025-01-01`;
+    `claude-x-latest` matches `claude-x-20250101`."""
     got = _bare(reported)
     for want in (upstream_model, *model_names):
-        w = _bare(want)
-        if got == w or (got.startswith(w + "-") and got[len(w) + 1:][:1].isdigit()):
+        w = _bare(want).removesuffix("-latest")  # an alias answered by a dated model
+        if got == w or (got.startswith(w + "-") and _DATE.match(got[len(w) + 1:])):
             return True
     return False
 

@@ -26,7 +26,9 @@ def test_a_model_matches_itself_a_dated_variant_or_a_catalog_name_never_another_
     assert model_matches("deepseek/deepseek-chat", "deepseek-chat")
     assert model_matches("deepseek-chat-2025-01-01", "deepseek-chat")
     assert model_matches("ds-v3", "deepseek-chat", ("ds-v3",))
+    assert model_matches("claude-sonnet-4-20250514", "claude-sonnet-4-latest")
     assert not model_matches("deepseek-chat-lite", "deepseek-chat")
+    assert not model_matches("qwen3-30b-a3b", "qwen3")  # a sibling, not a dated release
     assert not model_matches("qwen3-30b-a3b", "qwen3-235b-a22b")
 
 
