@@ -108,6 +108,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # peers that may read /metrics
     metrics_token: str = ""  # bearer token that may read /metrics from anywhere
     quotas: Quotas = Quotas()
+    # admission probes and contracts (README "Admission", "Contracts")
+    admission: bool = True  # DF_ADMISSION=off: listings are admitted unprobed (development without proxies)
+    probe_timeout_s: float = 20.0  # how long a probe may take, and the control plane waits for a proxy
+    probe_interval_s: float = 3600.0  # scheduled re-probe of an admitted listing (+-20 % jitter)
+    probe_retry_s: float = 10.0  # first back-off after a failed probe; doubles per failure
+    probe_retry_max_s: float = 900.0
+    probe_tick_s: float = 1.0  # the scheduler's tick: due probes, proxies' 401/403 reports
+    contract_suspend_after: int = 3  # failed checks in a row that suspend a contract (the first degrades)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -252,4 +260,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_networks=_networks(env, "DF_METRICS_NETWORKS", ("127.0.0.0/8", "::1/128")),
         metrics_token=env.get("DF_METRICS_TOKEN", "").strip(),
         quotas=_quotas(env),
+        admission=_choice(env, "DF_ADMISSION", "on", ("on", "off")) == "on",
+        probe_timeout_s=_float(env, "DF_PROBE_TIMEOUT_S", 20.0),
+        probe_interval_s=_float(env, "DF_PROBE_INTERVAL_S", 3600.0),
+        probe_retry_s=_float(env, "DF_PROBE_RETRY_S", 10.0),
+        probe_retry_max_s=_float(env, "DF_PROBE_RETRY_MAX_S", 900.0),
+        probe_tick_s=_float(env, "DF_PROBE_TICK_S", 1.0),
+        contract_suspend_after=_int(env, "DF_CONTRACT_SUSPEND_AFTER", 3, minimum=2),
     )

@@ -19,7 +19,6 @@ MODEL_COLUMNS = """
 PROVIDER_COLUMNS = "slug, name, api_format, default_base_url, official_hosts, trusted"
 MODEL_PATCHABLE = frozenset({"owned_by", "input_price", "output_price", "price_unit", "context_length",
                              "max_output_tokens", "capabilities", "active"})
-PROVIDER_PATCHABLE = frozenset({"name", "api_format", "default_base_url", "official_hosts", "trusted"})
 
 
 async def models(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -62,10 +61,6 @@ async def set_aliases(conn: asyncpg.Connection, model_id: str, aliases: Sequence
                            [(a, model_id) for a in aliases])
 
 
-async def providers(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return list(await conn.fetch(f"SELECT {PROVIDER_COLUMNS} FROM providers ORDER BY sort_order, slug"))
-
-
 async def provider(conn: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {PROVIDER_COLUMNS} FROM providers WHERE slug = $1", slug)
 
@@ -77,15 +72,6 @@ async def insert_provider(conn: asyncpg.Connection, values: dict[str, object]) -
         f" VALUES ({', '.join(f'${i + 1}' for i in range(len(names)))},"
         " (SELECT coalesce(max(sort_order), 0) + 1 FROM providers WHERE sort_order < 99))"
         " ON CONFLICT (slug) DO NOTHING RETURNING slug", *values.values())
-    return done is not None
-
-
-async def update_provider(conn: asyncpg.Connection, slug: str, changes: dict[str, object]) -> bool:
-    assert set(changes) <= PROVIDER_PATCHABLE
-    if not changes:
-        return await conn.fetchval("SELECT true FROM providers WHERE slug = $1", slug) is not None
-    sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(changes))
-    done = await conn.fetchval(f"UPDATE providers SET {sets} WHERE slug = $1 RETURNING slug", slug, *changes.values())
     return done is not None
 
 

@@ -39,7 +39,11 @@ _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
        l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities,
-       CASE WHEN l.fee_profile_id = 'default' THEN coalesce(a.fee_profile_id, 'default') ELSE l.fee_profile_id END
+       CASE WHEN l.fee_profile_id = 'default' THEN coalesce(a.fee_profile_id, 'default') ELSE l.fee_profile_id END,
+       l.admitted_at IS NOT NULL,
+       coalesce((SELECT c.state FROM contracts c WHERE c.listing_id = l.id ORDER BY c.created_at DESC LIMIT 1),
+                'active'),
+       p.official_hosts, k.trusted
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
@@ -118,6 +122,10 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 concurrency_limit=r[17],
                 capabilities=tuple(r[18]),
                 fee_profile_id=r[19],
+                admitted=r[20],
+                contract_state=r[21],
+                official_hosts=tuple(r[22]),
+                pool_key_trusted=r[23],
             )
             for r in await conn.fetch(_LISTINGS)
         ]

@@ -1,5 +1,8 @@
 """The operator catalog API (DF_ADMIN_TOKEN): models with aliases, providers, fee profiles.
 
+Providers are created here; listing them and changing their official hosts and trust is
+`trust_api` (issue 13).
+
 Rules, stated once (README "Catalog and operator API"):
 - a model id is `owner/name`; `owned_by` names an existing provider; prices are decimal USD
   strings per million `price_unit`s; `max_output_tokens` (1 .. context_length, or null) is the
@@ -30,7 +33,6 @@ from control_plane.schemas.catalog import (
     FeeProfileView,
     ModelView,
     PatchModel,
-    PatchProvider,
 )
 from control_plane.schemas.envelopes import ListOf
 from control_plane.validation import check_name, price_micros
@@ -201,12 +203,6 @@ def _base_url(value: str) -> str:
     return value
 
 
-async def list_providers(call: Call) -> Response:
-    async with call.services.pool.acquire() as conn:
-        rows = await db.providers(conn)
-    return json_response(ListOf(data=[provider_view(r) for r in rows]))
-
-
 async def create_provider(call: Call) -> Response:
     body = await call.body(CreateProvider)
     if not _SLUG.match(body.slug):
@@ -222,28 +218,6 @@ async def create_provider(call: Call) -> Response:
         row = await db.provider(conn, body.slug)
     assert row is not None
     return json_response(provider_view(row), 201)
-
-
-async def patch_provider(call: Call) -> Response:
-    body = await call.body(PatchProvider)
-    slug = call.route_values.get("slug", "")
-    changes: dict[str, object] = {}
-    if body.name is not msgspec.UNSET:
-        changes["name"] = check_name(body.name, "name", required=True)
-    if body.api_format is not msgspec.UNSET:
-        changes["api_format"] = _format(body.api_format)
-    if body.default_base_url is not msgspec.UNSET:
-        changes["default_base_url"] = _base_url(body.default_base_url)
-    if body.official_hosts is not msgspec.UNSET:
-        changes["official_hosts"] = _hosts(body.official_hosts)
-    if body.trusted is not msgspec.UNSET:
-        changes["trusted"] = body.trusted
-    async with call.services.pool.acquire() as conn, conn.transaction():
-        if not await db.update_provider(conn, slug, changes):
-            raise NotFound("no provider with this slug")
-        row = await db.provider(conn, slug)
-    assert row is not None
-    return json_response(provider_view(row))
 
 
 async def list_fee_profiles(call: Call) -> Response:

@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 from blacksheep import Content, Request, Response
 
+from control_plane.admission.service import Admission
 from control_plane.auth.principal import Principal
 from control_plane.crypto import SecretBox
 from control_plane.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
@@ -42,6 +43,7 @@ class Services:
     request_id_secret: bytes = b""  # /v1/generation: "pending" for an unsettled id of the caller (wire.request_ids)
     ip_limiter: IpLimiter | None = None
     trusted_proxies: tuple[Network, ...] = ()
+    admission: Admission | None = None  # admission probes and contracts (control_plane.admission)
 
 
 @dataclass

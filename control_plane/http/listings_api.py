@@ -1,4 +1,7 @@
-"""/v1/market/listings: a seller's offers (pool key + model + asks in USD per Mtok)."""
+"""/v1/market/listings: a seller's offers (pool key + model + asks in USD per Mtok).
+
+A new listing is `pending_admission` (not routed) until an admission probe passes; the probe
+starts in the background at creation (`control_plane.admission`, README "Admission")."""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ from decimal import Decimal, InvalidOperation
 
 import asyncpg
 import msgspec
+import orjson
 from blacksheep import Response
 
+from control_plane.db import admission as db_admission
 from control_plane.db import catalog as db_catalog
 from control_plane.db import listings as db
 from control_plane.db import pool_keys as db_pool
@@ -122,6 +127,17 @@ async def create_listing(call: Call) -> Response:
             raise Conflict(
                 "this pool key already has a listing for this model; change it with PATCH /v1/market/listings/:id"
             ) from None
+        automatic = call.services.settings.admission
+        # the scheduler's safety net: probed then if the background probe below never finished
+        await db_admission.schedule(conn, row["id"], call.services.settings.probe_timeout_s + 10 if automatic else
+                                    call.services.settings.probe_interval_s)
+        if not automatic:  # DF_ADMISSION=off: admitted unprobed (development without proxies)
+            await db_admission.admit(conn, row["id"], str(uuid.uuid4()), orjson.dumps({
+                "model": row["model"], "upstream_model": row["upstream_model"], "baseline": None}).decode())
+            row = await db.get_listing(conn, call.account_id, row["id"])
+            assert row is not None
+    if automatic and call.services.admission is not None:
+        call.services.admission.kick(row["id"], "admission")  # routable once it passes (~1 s when healthy)
     return json_response(listing_view(call, row), 201)
 
 
@@ -152,6 +168,8 @@ async def patch_listing(call: Call) -> Response:
             raise NotFound(_NOT_FOUND)
         row = await db.get_listing(conn, call.account_id, call.path_id())
     assert row is not None
+    if "upstream_model" in values and call.services.admission is not None and row["admitted_at"] is not None:
+        call.services.admission.kick(row["id"], "reverify")  # a new upstream model: check it now
     return json_response(listing_view(call, row))
 
 

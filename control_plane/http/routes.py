@@ -10,6 +10,7 @@ from blacksheep import Response
 from control_plane.http import (
     account_api,
     admin_api,
+    admission_api,
     auth_api,
     billing_api,
     earnings_api,
@@ -18,11 +19,13 @@ from control_plane.http import (
     payments_api,
     pool_api,
     profiles_api,
+    trust_api,
 )
 from control_plane.http.caller import Access
 from control_plane.http.context import Call
 from control_plane.http.operator_routes import operator_routes
 from control_plane.schemas import accounts as a
+from control_plane.schemas import admission as adm
 from control_plane.schemas import billing as b
 from control_plane.schemas import earnings as e
 from control_plane.schemas import keys as k
@@ -365,4 +368,32 @@ def api_routes() -> list[Route]:
         r("GET", "/v1/market/earnings/settlements", earnings_api.settlements, "seller",
           "Settlement history: the ledger journals that moved earnings, newest first (?limit=&before=)",
           "earnings", None, e.SettlementPage),
-    ] + operator_routes(Route)
+        *_admission_routes(),
+        *operator_routes(Route),
+    ]
+
+
+def _admission_routes() -> list[Route]:
+    r = Route
+    return [
+        r("POST", "/v1/market/listings/{id}/probe", admission_api.probe_listing, "seller",
+          "Run an admission probe now and return its run", "admission", None, adm.ProbeRunView, 200, (503,)),
+        r("GET", "/v1/market/listings/{id}/probe-runs", admission_api.probe_runs, "seller",
+          "A listing's probe runs, newest first", "admission", None, ListOf[adm.ProbeRunView]),
+        r("GET", "/v1/market/listings/{id}/contracts", admission_api.listing_contracts, "seller",
+          "A listing's contracts (what it promised when admitted), newest first", "admission", None,
+          ListOf[adm.ContractView]),
+        r("GET", "/v1/market/contracts/{id}/checks", admission_api.contract_checks, "seller",
+          "A contract's check history, newest first", "admission", None, ListOf[adm.ProbeRunView]),
+        r("POST", "/v1/market/contracts/{id}/reverify", admission_api.reverify, "seller",
+          "Run the contract's checks now and return the run", "admission", None, adm.ProbeRunView, 200, (503,)),
+        r("POST", "/v1/market/contracts/{id}/unsuspend", admission_api.unsuspend, "seller",
+          "Bring back a suspended contract after a passing check", "admission", None, adm.ContractView, 200,
+          (409,)),
+        r("GET", "/api/admin/providers", trust_api.list_providers, "admin",
+          "Providers with their official hosts", "admin", None, ListOf[s.ProviderView]),
+        r("PATCH", "/api/admin/providers/{slug}", trust_api.patch_provider, "admin",
+          "Set a provider's official hosts and trust", "admin", adm.ProviderPatch, s.ProviderView),
+        r("PATCH", "/api/admin/pool-keys/{id}", trust_api.mark_pool_key, "admin",
+          "Mark a pool key trusted (or not)", "admin", adm.PoolKeyTrust, adm.PoolKeyTrustView),
+    ]

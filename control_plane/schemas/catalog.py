@@ -69,14 +69,6 @@ class CreateProvider(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     trusted: bool = False
 
 
-class PatchProvider(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str | msgspec.UnsetType = msgspec.UNSET
-    api_format: str | msgspec.UnsetType = msgspec.UNSET
-    default_base_url: str | msgspec.UnsetType = msgspec.UNSET
-    official_hosts: list[str] | msgspec.UnsetType = msgspec.UNSET
-    trusted: bool | msgspec.UnsetType = msgspec.UNSET
-
-
 class FeeProfileView(msgspec.Struct, kw_only=True):
     id: str
     buyer_fee_bps: int  # the buyer pays ask x (1 + bps / 10,000)

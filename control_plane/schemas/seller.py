@@ -9,7 +9,9 @@ from typing import Literal
 import msgspec
 
 ApiFormat = Literal["openai", "anthropic"]
-ListingStatus = Literal["active", "paused"]
+ListingStatus = Literal["active", "paused"]  # what a seller sets
+# what the listing view shows: the seller's status, unless admission or the contract says otherwise
+ListingState = Literal["active", "paused", "pending_admission", "suspended"]
 
 
 class ProviderView(msgspec.Struct, kw_only=True):
@@ -18,6 +20,7 @@ class ProviderView(msgspec.Struct, kw_only=True):
     api_format: ApiFormat
     default_base_url: str
     trusted: bool
+    official_hosts: list[str] = msgspec.field(default_factory=list)  # hosts whose pool keys are trusted
 
 
 class PoolKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -43,6 +46,7 @@ class PoolKeyView(msgspec.Struct, kw_only=True):
     listing_count: int
     created_at: datetime
     status_reason: str | None = None  # why the key is not usable (status undecryptable)
+    trusted: bool = False  # official host of a trusted provider, or marked by an operator (README "Trust")
 
 
 class ListingCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -89,8 +93,11 @@ class ListingView(msgspec.Struct, kw_only=True):
     auto_follow: bool
     rpm_limit: int | None
     concurrency_limit: int | None
-    status: ListingStatus
+    status: ListingState
     created_at: datetime
     updated_at: datetime
     capabilities: list[str] = msgspec.field(default_factory=lambda: ["chat"])
     not_routed: str | None = None  # why proxies cannot route this listing although it is active
+    status_reason: str | None = None  # why pending_admission or suspended (README "Admission")
+    admitted_at: datetime | None = None  # when its first admission probe passed
+    contract_state: Literal["active", "degraded", "suspended"] | None = None  # its latest contract

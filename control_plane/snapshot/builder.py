@@ -2,10 +2,12 @@
 
 Every list is sorted (models, listings, accounts by id; plans by name; keys by hash, the
 order `wire.publish.join` reassembles them in). Listings are routed only when the listing,
-its pool key and its seller are all active and the upstream key decrypts; the rest are
+its pool key and its seller are all active, an admission probe passed, its contract is not
+suspended and the upstream key decrypts; the rest are
 left out and reported in `BuildResult.skipped` (ids and reasons only, never the key).
 With `seal` (always, in the running control plane) a listing carries its upstream key only
 sealed for proxies (`Listing.sealed_key`, `wire.sealing`), never in plaintext.
+`Listing.trusted` is per pool key (`trusted`), never the provider slug's flag alone.
 `version` and `created_at` are left empty: the publisher derives them from content.
 """
 
@@ -17,6 +19,7 @@ from typing import get_args
 import msgspec
 
 from control_plane.snapshot.rows import ListingRow, ProfileRow, SnapshotRows
+from control_plane.trust import key_trusted
 from wire.snapshot import (
     PRICE_UNITS,
     Account,
@@ -51,6 +54,11 @@ class BuildResult(msgspec.Struct, frozen=True, kw_only=True):
     skipped: tuple[tuple[str, str], ...] = ()  # (listing id, reason)
 
 
+def trusted(row: ListingRow) -> bool:
+    """Per pool key, never per slug (`control_plane.trust`)."""
+    return key_trusted(row.base_url, row.trusted, row.official_hosts, row.pool_key_trusted)
+
+
 def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None) -> Listing:
     sealed = seal(upstream_key, row.id, row.seller_account_id) if seal is not None else b""
     return Listing(
@@ -67,7 +75,7 @@ def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None) -> Listin
         ask_output=row.ask_output,
         ask_cached_input=row.ask_cached_input,
         status="active",
-        trusted=row.trusted,
+        trusted=trusted(row),
         rpm_limit=row.rpm_limit,
         concurrency_limit=row.concurrency_limit,
         fee_profile_id=row.fee_profile_id,
@@ -104,6 +112,10 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
         reason = ""
         if row.status != "active":
             reason = "listing paused"
+        elif not row.admitted:
+            reason = "awaiting a passing admission probe"
+        elif row.contract_state == "suspended":
+            reason = "contract suspended"
         elif row.pool_key_status != "active":
             reason = "pool key disabled"
         elif row.seller_status != "active":
