@@ -29,6 +29,9 @@
 | DF_CHAIN_WATCHER | none | `none`: operators confirm (POST /api/admin/payments/{id}/confirm); |
 |   |   | `dev`: every open intent counts as paid in full after 3 s (development only) |
 | DF_EARNINGS_LOCK_S | 604800 | seller earnings younger than this are locked (reserve against disputes) |
+| DF_PRICE_REVIEW_BAND_BPS | 5000 | a listing price change moving an ask more than this (bps of the current ask) waits |
+|   |   | for the seller's POST /v1/market/listings/{id}/confirm-price (price review) |
+| DF_PRICE_FLOOR_BPS | 1000 | catalog floor: an ask below this share of the catalog price also goes to review |
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_ttl_s: int = 1800
     chain_watcher: str = "none"  # "none" | "dev"
     earnings_lock_s: int = 7 * 86400
+    price_review_band_bps: int = 5000  # price review (control_plane.http.listing_pricing)
+    price_floor_bps: int = 1000
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -187,4 +192,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         payment_ttl_s=_int(env, "DF_PAYMENT_TTL_S", 1800, minimum=60),
         chain_watcher=_choice(env, "DF_CHAIN_WATCHER", "none", ("none", "dev")),
         earnings_lock_s=_int(env, "DF_EARNINGS_LOCK_S", 7 * 86400),
+        price_review_band_bps=_int(env, "DF_PRICE_REVIEW_BAND_BPS", 5000),
+        price_floor_bps=_int(env, "DF_PRICE_FLOOR_BPS", 1000),
     )

@@ -36,7 +36,8 @@ _FEES = "SELECT id, buyer_fee_bps, seller_fee_bps FROM fee_profiles"
 _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
-       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities, l.fee_profile_id
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities, l.fee_profile_id,
+       l.payout_floor, l.price_multiplier_bps, l.auto_follow
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
@@ -113,6 +114,9 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 concurrency_limit=r[17],
                 capabilities=tuple(r[18]),
                 fee_profile_id=r[19],
+                payout_floor=r[20],
+                price_multiplier_bps=r[21],
+                auto_follow=r[22],
             )
             for r in await conn.fetch(_LISTINGS)
         ]

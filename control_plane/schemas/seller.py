@@ -10,6 +10,8 @@ import msgspec
 
 ApiFormat = Literal["openai", "anthropic"]
 ListingStatus = Literal["active", "paused"]
+ListingViewStatus = Literal["active", "paused", "price_review"]  # price_review: a change awaits confirm-price
+PricingSource = Literal["fixed", "multiplier", "auto_follow"]
 
 
 class ProviderView(msgspec.Struct, kw_only=True):
@@ -52,9 +54,9 @@ class ListingCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ask_input: str
     ask_output: str
     ask_cached_input: str | None = None
-    payout_floor: str | None = None
-    price_multiplier: str = "1"
-    auto_follow: bool = False
+    payout_floor: str | None = None  # USD per Mtok the seller receives at least (control_plane.pricing_controls)
+    price_multiplier: str | None = None  # set: asks = catalog price x multiplier (or market x it, with auto_follow)
+    auto_follow: bool = False  # asks track the market's reference price for the model
     rpm_limit: int | None = None
     concurrency_limit: int | None = None
     status: ListingStatus = "active"
@@ -67,7 +69,7 @@ class ListingPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ask_output: str | msgspec.UnsetType = msgspec.UNSET
     ask_cached_input: str | None | msgspec.UnsetType = msgspec.UNSET
     payout_floor: str | None | msgspec.UnsetType = msgspec.UNSET
-    price_multiplier: str | msgspec.UnsetType = msgspec.UNSET
+    price_multiplier: str | None | msgspec.UnsetType = msgspec.UNSET
     auto_follow: bool | msgspec.UnsetType = msgspec.UNSET
     rpm_limit: int | None | msgspec.UnsetType = msgspec.UNSET
     concurrency_limit: int | None | msgspec.UnsetType = msgspec.UNSET
@@ -85,12 +87,38 @@ class ListingView(msgspec.Struct, kw_only=True):
     ask_output: str
     ask_cached_input: str | None
     payout_floor: str | None
-    price_multiplier: str
+    price_multiplier: str | None
     auto_follow: bool
     rpm_limit: int | None
     concurrency_limit: int | None
-    status: ListingStatus
+    status: ListingViewStatus
     created_at: datetime
     updated_at: datetime
     capabilities: list[str] = msgspec.field(default_factory=lambda: ["chat"])
     not_routed: str | None = None  # why proxies cannot route this listing although it is active
+    effective: ListingPricing | None = None  # the asks routed at now (pricing controls applied)
+    pending_price: PendingPrice | None = None  # a change in price review
+    price_review_reason: str | None = None
+
+
+class PendingPrice(msgspec.Struct, kw_only=True):
+    """A price change waiting for POST /v1/market/listings/{id}/confirm-price (the listing keeps
+    routing at its current asks meanwhile)."""
+
+    ask_input: str
+    ask_output: str
+    ask_cached_input: str | None
+    payout_floor: str | None
+    price_multiplier: str | None
+    auto_follow: bool
+
+
+class ListingPricing(msgspec.Struct, kw_only=True):
+    """What the pricing controls make of the asks now: what buyers are routed and charged at."""
+
+    source: PricingSource
+    ask_input: str
+    ask_output: str
+    ask_cached_input: str | None
+    floor_raised: bool  # the payout floor lifted an ask
+    not_met: str | None = None  # the controls cannot be met: the listing is not routed

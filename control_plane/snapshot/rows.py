@@ -69,6 +69,9 @@ class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     concurrency_limit: int | None
     capabilities: tuple[str, ...] = ("chat",)
     fee_profile_id: str | None = None
+    payout_floor: int | None = None  # pricing controls (control_plane.pricing_controls)
+    price_multiplier_bps: int | None = None
+    auto_follow: bool = False
 
 
 class ProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
