@@ -17,6 +17,7 @@ from control_plane.crypto import SecretBox
 from control_plane.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from control_plane.http.ip_limit import IpLimiter, Network, caller_ip
 from control_plane.settings import Settings
+from wire.snapshot import ListingStats
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 64 * 1024
@@ -26,6 +27,10 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 async def _no_push(account_id: str) -> None:
     return None
+
+
+async def _no_stats() -> tuple[ListingStats, ...]:
+    return ()
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Services:
     request_id_secret: bytes = b""  # /v1/generation: "pending" for an unsettled id of the caller (wire.request_ids)
     ip_limiter: IpLimiter | None = None
     trusted_proxies: tuple[Network, ...] = ()
+    live_stats: Callable[[], Awaitable[tuple[ListingStats, ...]]] = _no_stats  # the proxies' reports (Redis)
 
 
 @dataclass

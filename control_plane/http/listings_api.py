@@ -15,6 +15,7 @@ from control_plane.db import pool_keys as db_pool
 from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http import listing_pricing as pricing
 from control_plane.http.context import Call, json_response
+from control_plane.http.listing_stats_api import listing_health
 from control_plane.http.views import listing_view as _view
 from control_plane.pool_key_health import decrypts
 from control_plane.schemas.envelopes import Deleted, ListOf
@@ -26,7 +27,8 @@ _NOT_FOUND = "no listing with this id on your account; list yours with GET /v1/m
 
 
 async def listing_view(call: Call, conn: asyncpg.Connection, row: asyncpg.Record) -> ListingView:
-    return await pricing.with_pricing(conn, row, _view(row, decrypts(call.services.box, row, "pool_key_id")))
+    view = await pricing.with_pricing(conn, row, _view(row, decrypts(call.services.box, row, "pool_key_id")))
+    return msgspec.structs.replace(view, health=await listing_health(call, conn, row))
 
 
 def multiplier_bps(value: str, field: str = "price_multiplier") -> int:

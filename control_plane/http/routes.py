@@ -14,6 +14,7 @@ from control_plane.http import (
     billing_api,
     earnings_api,
     keys_api,
+    listing_stats_api,
     listings_api,
     payments_api,
     payouts_api,
@@ -26,6 +27,7 @@ from control_plane.schemas import accounts as a
 from control_plane.schemas import billing as b
 from control_plane.schemas import earnings as e
 from control_plane.schemas import keys as k
+from control_plane.schemas import listing_stats as ls
 from control_plane.schemas import payments as pay
 from control_plane.schemas import payouts as po
 from control_plane.schemas import profiles as p
@@ -369,6 +371,9 @@ def api_routes() -> list[Route]:
         r("POST", "/v1/market/listings/{id}/confirm-price", listings_api.confirm_price, "seller",
           "Confirm a price change held in price review: the listing routes at it from now on", "listings", None,
           s.ListingView, 200, (409,)),
+        r("GET", "/v1/market/listings/{id}/stats", listing_stats_api.listing_stats, "seller",
+          "A listing's traffic (?window_s=, default 86400): requests, error rate, TTFT p50/p95, tokens/s, "
+          "over-reported usage, live figures", "listings", None, ls.ListingStatsView),
         r("GET", "/v1/market/payout-address", payouts_api.get_address, "seller",
           "The registered payout address (TRC-20), null until set", "payouts", None, po.PayoutAddressView),
         r("PUT", "/v1/market/payout-address", payouts_api.put_address, "seller",

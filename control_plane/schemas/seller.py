@@ -8,6 +8,8 @@ from typing import Literal
 
 import msgspec
 
+from control_plane.schemas.listing_stats import ListingHealth
+
 ApiFormat = Literal["openai", "anthropic"]
 ListingStatus = Literal["active", "paused"]
 ListingViewStatus = Literal["active", "paused", "price_review"]  # price_review: a change awaits confirm-price
@@ -20,6 +22,11 @@ class ProviderView(msgspec.Struct, kw_only=True):
     api_format: ApiFormat
     default_base_url: str
     trusted: bool
+    status: Literal["operational", "degraded", "no_supply"] | None = None  # control_plane.http.listing_stats_api
+    listings: int | None = None  # routable listings market-wide
+    live_error_rate: float | None = None  # sample-weighted over its listings' live reports (null: no reports)
+    my_active_keys: int | None = None  # the caller's pool keys of this provider
+    my_disabled_keys: int | None = None
 
 
 class PoolKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -99,6 +106,7 @@ class ListingView(msgspec.Struct, kw_only=True):
     effective: ListingPricing | None = None  # the asks routed at now (pricing controls applied)
     pending_price: PendingPrice | None = None  # a change in price review
     price_review_reason: str | None = None
+    health: ListingHealth | None = None  # last 24 h (GET /v1/market/listings/{id}/stats for more)
 
 
 class PendingPrice(msgspec.Struct, kw_only=True):
