@@ -15,10 +15,9 @@ Rules, stated once (prices are integer micro-USD per million units, `wire.money`
 - **Payout floor** (`payout_floor`, per Mtok): the seller never receives less per token, whatever
   the fee profile. Every ask (input, output, cached input) is raised to at least
   `ceil(floor x 10000 / (10000 - seller_fee_bps))`, the smallest ask whose payout per Mtok is
-  the floor: the buyer pays more, the platform fee is untouched, and `wire.pricing.charge` keeps
-  `charge == payout + fee` and every reservation cap. Per request the payout is at least
-  `floor(tokens x payout_floor / 1e6)` (rounding is per request, never against the seller by
-  more than 1 micro-USD). A floor above zero with a fee profile that keeps everything
+  the floor: the buyer pays more, the platform fee rate is untouched, and `wire.pricing.charge`
+  keeps `charge == payout + fee` and every reservation cap. Per request the payout is at least
+  `floor(tokens x payout_floor / 1e6)`. A floor above zero with a fee profile that keeps everything
   (`seller_fee_bps` 10000) cannot be met: such a listing is not routed.
 """
 
