@@ -95,7 +95,8 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     tmp = Path(tempfile.mkdtemp(prefix="df-inproc-"))
     key = write_snapshot(tmp / "snapshot.json")
-    os.environ.update({"DF_SECRET_KEY": SECRET, "DF_SNAPSHOT_FILE": str(tmp / "snapshot.json")})
+    os.environ.update({"DF_SECRET_KEY": SECRET, "DF_SNAPSHOT_FILE": str(tmp / "snapshot.json"),
+                       "DF_ALLOW_PRIVATE_UPSTREAMS": "1"})  # the bench upstream is on loopback
     granian = str(Path(sys.executable).parent / "granian")
     upstream = subprocess.Popen(["taskset", "-c", "0", granian, "--interface", "asgi", "--loop", "uvloop",
                                  "--port", str(PORT), "--no-access-log", "fake_provider.asgi:app"],

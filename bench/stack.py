@@ -103,7 +103,8 @@ class Stack:
         if self.df is not None:
             self.df.stop()
             self.procs.remove(self.df)
-        env = {**os.environ, "DF_SECRET_KEY": SECRET, "DF_SNAPSHOT_FILE": str(self.tmp / "snapshot.json")}
+        env = {**os.environ, "DF_SECRET_KEY": SECRET, "DF_SNAPSHOT_FILE": str(self.tmp / "snapshot.json"),
+               "DF_ALLOW_PRIVATE_UPSTREAMS": "1"}  # the bench upstream is on loopback
         cmd = pinned(PROXY_CPU, granian_cmd("proxy.asgi:app", self.df_port, flags))
         self.commands["dragonfly proxy (CPU 1)"] = "DF_SECRET_KEY=... DF_SNAPSHOT_FILE=snapshot.json " + " ".join(cmd)
         self.df = self._start("dragonfly", cmd, env)

@@ -8,6 +8,11 @@ billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost) 
 Keys (`wire.secret_keys`): JWTs and pool keys use the control plane's own keys; snapshots
 carry upstream keys sealed with the first DF_SEAL_KEYS key. Pool keys that do not decrypt
 are reported by `PoolKeyHealth` (log, `/readyz`, `/metrics`).
+
+Shutdown order: the settlement consumer is asked to stop first and given
+`_SETTLE_GRACE_S` to commit and acknowledge the batch it already read (what it has not read
+stays in the stream for the next start); then every task is cancelled, then the pool and
+the Redis client close.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from blacksheep import Application, Content, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
 
 from control_plane.auth.tokens import derive_jwt_key
-from control_plane.billing import chain
+from control_plane.billing import chain, consumer_name
 from control_plane.billing.consumer import UsageConsumer
 from control_plane.billing.credit_state import CreditState
 from control_plane.crypto import SecretBox, data_keys
 from control_plane.db.notify import listen_for_changes
 from control_plane.db.pool import create_pool
 from control_plane.db.snapshot_rows import fetch_snapshot_rows
+from control_plane.errors import error_response
 from control_plane.http.boundary import bind, not_found, plain
 from control_plane.http.context import Services, json_response
 from control_plane.http.ip_limit import IpLimiter
@@ -44,9 +50,11 @@ from control_plane.snapshot.live_stats import live_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
 from control_plane.snapshot.seal import Sealer
+from wire.metrics_access import metrics_allowed
 from wire.secret_keys import request_id_secret
 
 log = logging.getLogger("control_plane")
+_SETTLE_GRACE_S = 10.0
 
 
 @dataclass
@@ -57,6 +65,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     services: Services | None = None
     publisher: SnapshotPublisher | None = None
+    consumer: UsageConsumer | None = None
 
 
 def create_app(settings: Settings) -> Application:
@@ -85,8 +94,17 @@ def create_app(settings: Settings) -> Application:
             )
         )
         mailer = ConsoleMailSender(pool)
-        credit_state = CreditState(redis, pool, settings.redis_prefix)
-        consumer = UsageConsumer(redis, pool, settings.redis_prefix)
+
+        def republish() -> None:  # Redis lost its data: the snapshot went with it
+            if runtime.publisher is not None:
+                runtime.publisher.mark_changed()
+
+        credit_state = CreditState(redis, pool, settings.redis_prefix, on_rebuilt=republish)
+        name = consumer_name.claim(settings.consumer_name or consumer_name.default_base(settings.control_port),
+                                   settings.redis_url, settings.redis_prefix)
+        runtime.stack.callback(name.release)
+        consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name)
+        log.info("settlement consumer %s", name.name)
 
         runtime.services = Services(
             settings=settings,
@@ -98,7 +116,8 @@ def create_app(settings: Settings) -> Application:
             push_credit=credit_state.push,
             request_id_secret=request_id_secret(settings.key_hash_secret),
             ip_limiter=IpLimiter(redis, settings.redis_prefix, {"login": settings.login_per_ip_per_min,
-                                 "signup": settings.signup_per_ip_per_min}, settings.redis_timeout_s),
+                                 "signup": settings.signup_per_ip_per_min,
+                                 "admin": settings.admin_fails_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
             live_stats=lambda: live_stats(redis, settings.redis_prefix),
         )
@@ -153,6 +172,11 @@ def create_app(settings: Settings) -> Application:
                 chain.run(pool, chain.DevChainWatcher(), credit_state.push), name="chain-watcher"))
 
     async def on_stop(_: Application) -> None:
+        if runtime.consumer is not None:
+            runtime.consumer.stop()
+            settling = [t for t in runtime.tasks if t.get_name() == "usage-settlement"]
+            if settling:
+                await asyncio.wait(settling, timeout=_SETTLE_GRACE_S)
         for task in runtime.tasks:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)
@@ -177,13 +201,21 @@ def create_app(settings: Settings) -> Application:
         pub = runtime.publisher
         if pub is None or not pub.version:
             return json_response(Health(status="starting: no snapshot published yet"), 503)
-        if pub.last_error:
-            return json_response(Health(status=f"degraded: {pub.last_error}", snapshot_version=pub.version), 503)
+        if pub.last_error:  # the error's type only: its text (in the log) may quote URLs or SQL parameters
+            kind = pub.last_error.split(":", 1)[0]
+            return json_response(Health(status=f"degraded: snapshot publish failing ({kind}); see the log",
+                                        snapshot_version=pub.version), 503)
         if health.reason():
             return json_response(Health(status=f"degraded: {health.reason()}", snapshot_version=pub.version), 503)
         return json_response(Health(status="ok", snapshot_version=pub.version))
 
-    async def metrics(_: Request) -> Response:
+    metrics_networks = tuple(ipaddress.ip_network(c, strict=False) for c in settings.metrics_networks)
+
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request.client_ip, request.get_first_header(b"authorization"), metrics_networks,
+                               settings.metrics_token):
+            return error_response(403, "/metrics answers only DF_METRICS_NETWORKS (loopback by default) or "
+                                  "Authorization: Bearer $DF_METRICS_TOKEN")
         return Response(200, None, Content(b"text/plain; version=0.0.4; charset=utf-8", generate_latest(registry)))
 
     async def openapi_json(_: Request) -> Response:

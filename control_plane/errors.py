@@ -7,9 +7,10 @@
     ├── Forbidden (403)             credentials fine, not allowed (scope, unverified, suspended)
     ├── NotFound (404)              no such object *for this caller* (other owners' objects too)
     ├── Conflict (409)              a uniqueness or state conflict (email taken, key in use)
+    ├── RequestTimeout (408)        the request body did not arrive in time
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
-    ├── TooManyRequests (429)       per-IP limits on signup and login
+    ├── TooManyRequests (429)       per-IP limits on signup, login and wrong operator tokens
     └── Unavailable (503)           a resource is exhausted or not configured (deposit addresses)
 
 Bodies follow `wire.errors.openai_error_body`: {"error": {"message", "type", "code"}}.
@@ -56,6 +57,10 @@ class NotFound(ControlPlaneError):
 
 class Conflict(ControlPlaneError):
     status = 409
+
+
+class RequestTimeout(ControlPlaneError):
+    status = 408
 
 
 class PayloadTooLarge(ControlPlaneError):

@@ -32,10 +32,19 @@
 | DF_PRICE_REVIEW_BAND_BPS | 5000 | a listing price change moving an ask more than this (bps of the current ask) waits |
 |   |   | for the seller's POST /v1/market/listings/{id}/confirm-price (price review) |
 | DF_PRICE_FLOOR_BPS | 1000 | catalog floor: an ask below this share of the catalog price also goes to review |
+| DF_CONSUMER_NAME | cp-{hostname}-{DF_CONTROL_PORT} | settlement consumer name base; unique per replica |
+|   |   | (`control_plane.billing.consumer_name`: a per-host slot number is appended) |
+| DF_UPSTREAM_PORTS | 80,443,8443 | ports a seller base URL may name (`any`; DF_ALLOW_PRIVATE_UPSTREAMS=1 too) |
+| DF_BODY_READ_TIMEOUT_S | 10 | longest a request body may take to arrive (408); over 64 KiB: 413 while read |
+| DF_METRICS_NETWORKS / DF_METRICS_TOKEN | loopback / unset | who may read /metrics (peers, or a bearer token) |
+| DF_ADMIN_FAILS_PER_IP_PER_MIN | 10 | wrong operator tokens per client IP per minute before 429 (0 = no limit) |
+| DF_MAX_ROUTING_PROFILES / DF_MAX_KEYS / DF_MAX_MANAGEMENT_KEYS | 20 / 100 / 20 | per-account quotas (403) |
+| DF_MAX_POOL_KEYS / DF_MAX_LISTINGS / DF_MAX_OPEN_PAYMENTS | 50 / 200 / 3 | per-account quotas (`http/quotas.py`) |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -51,6 +60,17 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 class SettingsError(ValueError):
     """A DF_* variable that cannot be used as given."""
+
+
+class Quotas(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-account object limits (`control_plane.http.quotas`)."""
+
+    routing_profiles: int = 20
+    keys: int = 100
+    management_keys: int = 20
+    pool_keys: int = 50
+    listings: int = 200
+    open_payments: int = 3
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +106,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     earnings_lock_s: int = 7 * 86400
     price_review_band_bps: int = 5000  # price review (control_plane.http.listing_pricing)
     price_floor_bps: int = 1000
+    consumer_name: str = ""  # DF_CONSUMER_NAME; "" = the per-host default (`control_plane.billing.consumer_name`)
+    upstream_ports: tuple[int, ...] = (80, 443, 8443)  # () = any port
+    body_read_timeout_s: float = 10.0
+    admin_fails_per_ip_per_min: int = 10
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # peers that may read /metrics
+    metrics_token: str = ""  # bearer token that may read /metrics from anywhere
+    quotas: Quotas = Quotas()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -147,6 +174,37 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return raw
 
 
+def _ports(env: Mapping[str, str]) -> tuple[int, ...]:
+    raw = env.get("DF_UPSTREAM_PORTS", "80,443,8443")
+    items = [i.strip() for i in raw.split(",") if i.strip()]
+    if any(i.lower() == "any" for i in items):
+        return ()
+    try:
+        ports = tuple(int(i) for i in items)
+    except ValueError:
+        raise SettingsError(f"DF_UPSTREAM_PORTS={raw!r}: list ports such as 443,8443, or 'any'") from None
+    if any(not 0 < p < 65536 for p in ports):
+        raise SettingsError(f"DF_UPSTREAM_PORTS={raw!r}: ports are 1-65535")
+    return ports
+
+
+def _networks(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    items = default if raw is None else tuple(c.strip() for c in raw.split(",") if c.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not a network such as 10.0.0.0/8") from None
+    return items
+
+
+def _quotas(env: Mapping[str, str]) -> Quotas:
+    d = Quotas()
+    return Quotas(**{name: _int(env, "DF_MAX_" + name.upper(), getattr(d, name), minimum=1)
+                     for name in Quotas.__struct_fields__})
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from the environment. Without DF_SECRET_KEY(S) a random one is used (dev only:
     tokens and key hashes then change on every restart)."""
@@ -194,4 +252,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         earnings_lock_s=_int(env, "DF_EARNINGS_LOCK_S", 7 * 86400),
         price_review_band_bps=_int(env, "DF_PRICE_REVIEW_BAND_BPS", 5000),
         price_floor_bps=_int(env, "DF_PRICE_FLOOR_BPS", 1000),
+        consumer_name=env.get("DF_CONSUMER_NAME", "").strip(),
+        upstream_ports=_ports(env),
+        body_read_timeout_s=_float(env, "DF_BODY_READ_TIMEOUT_S", 10.0),
+        admin_fails_per_ip_per_min=_int(env, "DF_ADMIN_FAILS_PER_IP_PER_MIN", 10),
+        metrics_networks=_networks(env, "DF_METRICS_NETWORKS", ("127.0.0.0/8", "::1/128")),
+        metrics_token=env.get("DF_METRICS_TOKEN", "").strip(),
+        quotas=_quotas(env),
     )

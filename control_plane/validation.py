@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from control_plane.errors import BadRequest
+from wire.addresses import host_ip, is_public
 from wire.money import MoneyFormatError, micros_to_usd, usd_to_micros
 
 MAX_CIDRS = 100
@@ -35,11 +35,16 @@ def check_key_group(value: str, field: str = "key_group") -> str:
 
 
 def check_name(value: str, field: str, *, required: bool = False, max_len: int = 100) -> str:
+    """A display name or model name: trimmed, at most `max_len` characters, printable only (no
+    control characters or line breaks: these values end up in response headers and logs)."""
     value = value.strip()
     if required and not value:
         raise BadRequest(f"{field}: must not be empty")
     if len(value) > max_len:
         raise BadRequest(f"{field}: too long ({len(value)} characters); use at most {max_len}")
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        raise BadRequest(f"{field}: contains the control character U+{ord(bad):04X}; use printable characters only")
     return value
 
 
@@ -117,48 +122,43 @@ def cents_to_micros(cents: int, field: str, *, positive: bool = False) -> int:
     return cents * 10_000
 
 
-def _literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass
-    try:  # legacy IPv4 forms a resolver accepts: 127.1, 0x7f000001, 2130706433
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None
-
-
-def _is_private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def check_base_url(value: str, field: str = "base_url", *, allow_private: bool) -> str:
-    """An upstream base URL without trailing slash. Private, loopback, link-local and other
-    non-global addresses are refused unless allowed (DF_ALLOW_PRIVATE_UPSTREAMS=1). Host names
-    are checked by name here; the proxy checks the resolved address when it connects."""
+def check_base_url(value: str, field: str = "base_url", *, allow_private: bool,
+                   ports: tuple[int, ...] = (80, 443, 8443)) -> str:
+    """An upstream base URL without trailing slash. Refused unless the operator allows private
+    upstreams (DF_ALLOW_PRIVATE_UPSTREAMS=1): IP literals that are not public (`wire.addresses`:
+    loopback, private, CGNAT, link-local/metadata, NAT64/6to4/mapped forms of those, legacy forms
+    like 127.1), local names (`localhost`, `*.internal`, `*.local`, single labels — with or
+    without a trailing dot), plain http, and ports outside `ports` (DF_UPSTREAM_PORTS; empty =
+    any). Names are resolved at registration too (`http.upstream_names`), and the proxy checks
+    every resolved address again when it connects (`proxy.egress`)."""
     text = value.strip()
     try:
         parts = urlsplit(text)
         host = parts.hostname or ""
-        _ = parts.port
+        port = parts.port
     except ValueError as exc:
         raise BadRequest(f"{field}: {value[:100]!r} is not a URL such as https://api.example.com/v1") from exc
     if parts.scheme not in ("http", "https") or not host:
         raise BadRequest(f"{field}: {value[:100]!r} is not an http(s) URL such as https://api.example.com/v1")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise BadRequest(f"{field}: remove credentials, query and fragment; send the key as api_key")
+    if not text.isprintable() or any(c.isspace() for c in text):
+        raise BadRequest(f"{field}: must not contain spaces or control characters")
     if not allow_private:
-        ip = _literal_ip(host)
-        local_name = host == "localhost" or host.endswith(_PRIVATE_SUFFIXES) or "." not in host
-        if (ip is not None and _is_private(ip)) or (ip is None and local_name):
+        ip = host_ip(host)
+        name = host.rstrip(".").lower()
+        local_name = name == "localhost" or name.endswith(_PRIVATE_SUFFIXES) or "." not in name
+        if (ip is not None and not is_public(ip)) or (ip is None and local_name):
             raise BadRequest(
                 f"{field}: {host!r} is a private, loopback or link-local address; upstreams must be public "
                 f"(operators can allow private upstreams with DF_ALLOW_PRIVATE_UPSTREAMS=1)"
             )
         if parts.scheme != "https":
             raise BadRequest(f"{field}: use https:// for public upstreams")
+        effective = port if port is not None else 443
+        if ports and effective not in ports:
+            raise BadRequest(f"{field}: port {effective} is not allowed; use one of "
+                             f"{', '.join(map(str, ports))} (operators set DF_UPSTREAM_PORTS)")
     return text.rstrip("/")
 
 

@@ -57,6 +57,9 @@ class Supervisor:
             time.sleep(0.3)
 
     def stop_all(self) -> None:
+        # a second Ctrl-C (or SIGINT sent to the whole group) must not interrupt the stop and leave
+        # children running: from here every child gets SIGTERM, then SIGKILL after 10 s
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for _, proc in reversed(self.children):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)

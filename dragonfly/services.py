@@ -59,7 +59,8 @@ def _same_db(default: str, wanted: str) -> str:
     return urlunsplit((d.scheme, d.netloc, w.path or d.path, w.query, ""))
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+def run_as_postgres(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL server binary; as root, as the `postgres` user (the server refuses root)."""
     if os.geteuid() == 0 and cmd[0] != "pg_ctlcluster":
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
@@ -77,7 +78,8 @@ def _apt_install(package: str) -> bool:
     return done.returncode == 0
 
 
-def _pg_bindir() -> Path | None:
+def pg_bindir() -> Path | None:
+    """The directory of `pg_ctl` / `initdb` (on PATH, else the newest /usr/lib/postgresql/*/bin)."""
     on_path = shutil.which("pg_ctl")
     if on_path:
         return Path(on_path).parent
@@ -105,11 +107,11 @@ def _start_debian_cluster() -> bool:
 
 
 def _start_private_cluster(port: int) -> None:
-    bindir = _pg_bindir()
+    bindir = pg_bindir()
     if bindir is None and _apt_install("postgresql"):
         if _start_debian_cluster():
             return
-        bindir = _pg_bindir()
+        bindir = pg_bindir()
     if bindir is None:
         raise ServiceUnavailable(
             "PostgreSQL is not installed; install it with `apt-get install -y postgresql` "
@@ -120,13 +122,14 @@ def _start_private_cluster(port: int) -> None:
     if os.geteuid() == 0:
         shutil.chown(data.parent, "postgres", "postgres")
     if not (data / "PG_VERSION").exists():
-        done = _run(
+        done = run_as_postgres(
             [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]
         )
         if done.returncode != 0:
             raise ServiceUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {data.parent} -c fsync=off -c synchronous_commit=off"
-    done = _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"), "-w", "-o", opts, "start"])
+    done = run_as_postgres(
+        [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"), "-w", "-o", opts, "start"])
     if done.returncode != 0:
         raise ServiceUnavailable(f"pg_ctl start failed: {done.stderr.strip()[-500:]}; see {data.parent}/log")
 

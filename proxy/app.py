@@ -16,12 +16,14 @@ from blacksheep import Application, Content, Request, Response
 
 from proxy.billing.credit import RedisCredit
 from proxy.billing.gate import Billing
+from proxy.billing.journal import InflightJournal
 from proxy.billing.lease_sync import LeaseSync
 from proxy.billing.leases import CreditBook
 from proxy.billing.shipper import UsageShipper
-from proxy.billing.spool import Spool
+from proxy.billing.spool import Spool, scoped_dir
 from proxy.edge import Receive, Scope, Send, header_map, send_reply
 from proxy.endpoints import ENDPOINTS
+from proxy.exposure import admin_path, metrics_allowed, networks
 from proxy.forward import FORWARDED_PREFIXES, ControlPlaneForwarder
 from proxy.limits.ipguard import IpGuard
 from proxy.limits.limiter import Limiter
@@ -70,8 +72,9 @@ def make_billing(settings: ProxySettings) -> Billing | None:
             stream_timeout=settings.billing_redis_timeout_s)
 
     credit = RedisCredit(settings.redis_prefix)
-    shipper = UsageShipper(credit, Spool(settings.usage_spool_dir, settings.usage_spool_max_bytes),
-                           settings.usage_flush_ms / 1000, connect)
+    usage_dir = scoped_dir(settings.usage_spool_dir, settings.billing_redis_url, settings.redis_prefix)
+    shipper = UsageShipper(credit, Spool(usage_dir, settings.usage_spool_max_bytes), settings.usage_flush_ms / 1000,
+                           connect, journal=InflightJournal(usage_dir))
     book = CreditBook(settings.redis_prefix, settings.billing_wait_s, settings.billing_lease_max_micro_usd)
     return Billing(book, shipper, settings.offline_allowance_micro_usd)
 
@@ -143,8 +146,12 @@ def create_app(settings: ProxySettings) -> HotPath:
     if billing is not None:
         metrics.attach_billing(billing)
     tasks: list[asyncio.Task[None]] = []
+    trusted = _trusted_networks(settings.trusted_proxies)
     forwarder = ControlPlaneForwarder(settings.control_plane_url, settings.connect_timeout_s,
-                                      settings.control_plane_timeout_s)
+                                      settings.control_plane_timeout_s, trusted=trusted,
+                                      max_body_bytes=settings.control_plane_max_body_bytes,
+                                      read_timeout_s=settings.body_read_timeout_s)
+    metrics_networks = networks(settings.metrics_networks, "DF_METRICS_NETWORKS")
 
     async def models(request: Request) -> Response:
         index = store.current()
@@ -176,11 +183,19 @@ def create_app(settings: ProxySettings) -> HotPath:
                               new_request_id().encode())
 
     async def prometheus(request: Request) -> Response:
+        if not metrics_allowed(request.client_ip, request.get_first_header(b"authorization"), metrics_networks,
+                               settings.metrics_token):
+            return error_response(403, "/metrics answers only DF_METRICS_NETWORKS (loopback by default) or "
+                                  "Authorization: Bearer $DF_METRICS_TOKEN.", new_request_id().encode())
         return Response(200, [(b"x-request-id", new_request_id().encode())],
                         Content(b"text/plain; version=0.0.4; charset=utf-8", metrics.render()))
 
     async def fallback(request: Request) -> Response:
         if request.path.startswith(FORWARDED_PREFIXES):
+            if admin_path(request.path) and not settings.forward_admin:
+                return error_response(404, "The operator API (/api/admin/*) is served only on the control "
+                                      "plane's own port (set DF_FORWARD_ADMIN=1 on the proxy to forward it).",
+                                      new_request_id().encode())
             return await forwarder.forward(request, new_request_id())
         return await not_found(request)
 
@@ -203,6 +218,7 @@ def create_app(settings: ProxySettings) -> HotPath:
         gc.freeze()  # start-up objects and the first snapshot are long-lived: keep them out of GC passes
         tasks.append(asyncio.create_task(_guard("snapshot source", source.run)))  # noqa: TID251
         if billing is not None:
+            billing.shipper.recover()  # before serving: what a killed worker left is replayed first
             tasks.append(asyncio.create_task(_guard("usage shipper", billing.shipper.run)))  # noqa: TID251
             lease_sync = make_lease_sync(settings, billing)
             tasks.append(asyncio.create_task(_guard("credit leases", lease_sync.run)))  # noqa: TID251

@@ -81,10 +81,20 @@ def _in_any(ip: str, networks: tuple[Network, ...]) -> bool:
     return any(addr in net for net in networks)
 
 
+def _parses(ip: str) -> bool:
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return True
+
+
 def check_access(entry: KeyEntry, ip: str, model: str) -> None:
-    """Enforce the key's IP allow/deny lists and model allowlist (403 naming the rule)."""
-    if entry.deny and _in_any(ip, entry.deny):
-        raise Forbidden(f"Requests from {ip} are blocked for this key by its ip_blacklist.")
+    """Enforce the key's IP allow/deny lists and model allowlist (403 naming the rule). Both lists
+    fail closed: an address that does not parse is outside every allow list and inside every
+    deny list."""
+    if entry.deny and (_in_any(ip, entry.deny) or not _parses(ip)):
+        raise Forbidden(f"Requests from {ip[:64]!r} are blocked for this key by its ip_blacklist.")
     if entry.allow and not _in_any(ip, entry.allow):
         raise Forbidden(f"Requests from {ip} are not in this key's ip_whitelist.")
     if entry.models and model not in entry.models:

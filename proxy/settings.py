@@ -66,6 +66,15 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     limits_min_replicas: int = 1  # replicas assumed at least, for the outage share limit / n
     limits_default_max_tokens: int = 1024  # completion budget reserved when a request sets none
     unauth_ip_per_min: int = 60  # failed authentications per IP per minute per worker before 429
+    control_plane_max_body_bytes: int = 64 * 1024  # forwarded request bodies (413 above, counted while read)
+    body_read_timeout_s: float = 10.0  # longest a request body may take to arrive (408 after)
+    forward_admin: bool = False  # DF_FORWARD_ADMIN=1: forward /api/admin/* (default: control plane port only)
+    metrics_token: str = ""  # DF_METRICS_TOKEN: bearer token that may read /metrics from anywhere
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # DF_METRICS_NETWORKS: may read /metrics
+    upstream_allow_private: bool = False  # DF_ALLOW_PRIVATE_UPSTREAMS=1: connect to any address (dev, tests)
+    upstream_allow_networks: tuple[str, ...] = ()  # DF_UPSTREAM_ALLOW_NETWORKS: non-public networks allowed
+    upstream_ports: tuple[int, ...] = (80, 443, 8443)  # DF_UPSTREAM_PORTS ("any": every port)
+    upstream_dns_ttl_s: float = 60.0  # DF_UPSTREAM_DNS_TTL_S: how long a checked address is reused
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -92,6 +101,35 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SystemExit(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(c.strip() for c in raw.split(",") if c.strip())
+
+
+def _ports(env: Mapping[str, str]) -> tuple[int, ...]:
+    items = _list(env, "DF_UPSTREAM_PORTS", ("80", "443", "8443"))
+    if any(i.lower() == "any" for i in items):
+        return ()
+    try:
+        ports = tuple(int(i) for i in items)
+    except ValueError as exc:
+        raise SystemExit(f"DF_UPSTREAM_PORTS: {exc}; list ports like 443,8443 or 'any'") from exc
+    if any(not 0 < p < 65536 for p in ports):
+        raise SystemExit("DF_UPSTREAM_PORTS: ports are 1-65535")
+    return ports
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SystemExit(f"{name}={raw!r} is not a flag; use 1 or 0")
 
 
 def _keys(env: Mapping[str, str]) -> tuple[bytes, tuple[bytes, ...]]:
@@ -170,4 +208,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         limits_min_replicas=_int(env, "DF_LIMITS_MIN_REPLICAS", 1),
         limits_default_max_tokens=_int(env, "DF_LIMITS_DEFAULT_MAX_TOKENS", 1024),
         unauth_ip_per_min=_int(env, "DF_UNAUTH_IP_PER_MIN", 60),
+        control_plane_max_body_bytes=_int(env, "DF_CONTROL_PLANE_MAX_BODY_BYTES", 64 * 1024),
+        body_read_timeout_s=_float(env, "DF_BODY_READ_TIMEOUT_S", 10.0),
+        forward_admin=_flag(env, "DF_FORWARD_ADMIN"),
+        metrics_token=env.get("DF_METRICS_TOKEN", "").strip(),
+        metrics_networks=_list(env, "DF_METRICS_NETWORKS", ("127.0.0.0/8", "::1/128")),
+        upstream_allow_private=_flag(env, "DF_ALLOW_PRIVATE_UPSTREAMS"),
+        upstream_allow_networks=_list(env, "DF_UPSTREAM_ALLOW_NETWORKS", ()),
+        upstream_ports=_ports(env),
+        upstream_dns_ttl_s=_float(env, "DF_UPSTREAM_DNS_TTL_S", 60.0),
     )

@@ -79,6 +79,7 @@ def control_plane(
         "DF_SIGNUP_CREDIT_CENTS": "10",
         "DF_LOGIN_PER_IP_PER_MIN": "100000",  # the suite logs in often from one IP; test_ip_limits checks them
         "DF_SIGNUP_PER_IP_PER_MIN": "100000",
+        "DF_MAX_OPEN_PAYMENTS": "1000",  # suite buyers leave intents open; tests/security checks the cap
         "DF_TRC20_ADDRESSES": ",".join(TEST_DEPOSIT_ADDRESSES),  # a pool of 3 (test_payments_api exhausts it)
     }
     with granian("control_plane.asgi:app", log_dir=tmp_path_factory.mktemp("control_plane"), env=env) as server:

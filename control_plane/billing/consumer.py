@@ -1,11 +1,15 @@
 """The settlement consumer: usage events from the Redis stream into PostgreSQL.
 
-A consumer group (`settle`) on `{prefix}usage`; each control-plane process is one consumer.
+A consumer group (`settle`) on `{prefix}usage`; each control-plane process is one consumer,
+under a name that survives restarts (`control_plane.billing.consumer_name`), so a restarted
+process settles its own pending entries first, at once. The group is created when missing
+(first start, or a Redis that lost its data) and an existing one is used as it is.
 A stream entry holds one event or a proxy's batch (`wire.usage`); a read of up to `batch`
 entries is settled in one transaction, then acknowledged and deleted
 from the stream; a crash between commit and XACK redelivers the batch, and settlement is
 idempotent by request id, so nothing is billed twice. Events left pending by a dead consumer
-are claimed after `claim_idle_ms`.
+are claimed after `claim_idle_ms`. `stop()` (graceful shutdown) ends the loop after the batch in
+hand is committed and acknowledged.
 
 Failure modes: Redis down -> retry with backoff (proxies spool meanwhile); PostgreSQL down ->
 nothing is acknowledged, the batch is retried; an event that cannot be settled on its own (a
@@ -16,8 +20,8 @@ acknowledged, so one bad event never blocks the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,24 +48,35 @@ class SettlementStats:
 
 
 class UsageConsumer:
-    def __init__(self, redis: coredis.Redis[bytes], pool: asyncpg.Pool, prefix: str, *, batch: int = 500,
-                 block_ms: int = 500, claim_idle_ms: int = 30_000) -> None:
+    def __init__(self, redis: coredis.Redis[bytes], pool: asyncpg.Pool, prefix: str, name: str, *,
+                 batch: int = 500, block_ms: int = 500, claim_idle_ms: int = 30_000) -> None:
         self._redis = redis
         self._pool = pool
         self._stream = usage_stream(prefix)
         self._dead = self._stream + ":dead"
-        self._name = f"cp-{os.getpid()}"
+        self._name = name
         self._batch = batch
         self._entries = max(1, batch // 20)  # entries per read: a proxy's entry may carry hundreds of events
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
+        self._stopping = asyncio.Event()
         self.stats = SettlementStats()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def stop(self) -> None:
+        """Finish the batch in hand (commit + ack), then return from `run`."""
+        self._stopping.set()
 
     async def _ensure_group(self) -> None:
         try:
             await self._redis.xgroup_create(self._stream, GROUP, "0", mkstream=True)
-        except coredis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
+        except coredis.exceptions.StreamDuplicateConsumerGroupError:
+            return  # the group exists (every start after the first)
+        except coredis.exceptions.RedisError as exc:
+            if "BUSYGROUP" not in str(exc) and "already exists" not in str(exc):
                 raise
 
     async def _read(self, start: str) -> list[Entry]:
@@ -132,14 +147,14 @@ class UsageConsumer:
             self.stats.replayed += 1
 
     async def run(self) -> None:
-        """Forever: own pending first, then claimed, then new events. Never dies on I/O errors."""
+        """Until `stop()`: own pending first, then new events, then claimed ones. Never dies on I/O errors."""
         backoff = 0.2
         ready = False
-        while True:
+        while not self._stopping.is_set():
             try:
                 if not ready:
                     await self._ensure_group()
-                    while entries := await self._read("0"):
+                    while not self._stopping.is_set() and (entries := await self._read("0")):
                         await self.settle_batch(entries)
                     ready = True
                 entries = await self._read(">")
@@ -153,7 +168,8 @@ class UsageConsumer:
             except Exception as exc:  # background boundary: log, back off, retry
                 log.warning("settlement paused (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff)
                 ready = False
-                await asyncio.sleep(backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
                 backoff = min(backoff * 2, 5.0)
 
 

@@ -8,6 +8,8 @@ knows, the proxies reserve and settle against it.
   ledger (set-to-max again), then sets `ready`. Until then proxies admit only against their
   local offline allowance. What a rebuild cannot know: holds in flight and charges of events
   not yet settled at the moment of the loss — the stated overspend bound of a Redis loss.
+  After a rebuild it calls `on_rebuilt` (the composition root republishes the snapshot, which
+  the lost Redis held too, at once rather than at the next periodic resync).
 - Every `reconcile_s` it re-pushes every account's credit and settled spend, set-to-max (heals
   a push lost to a Redis blip, and the charges a crashed proxy worker never reported).
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import asyncpg
 import coredis
@@ -41,8 +44,10 @@ return #KEYS
 
 class CreditState:
     def __init__(self, redis: coredis.Redis[bytes], pool: asyncpg.Pool, prefix: str, *,
-                 interval_s: float = 0.5, reconcile_s: float = 30.0) -> None:
+                 interval_s: float = 0.5, reconcile_s: float = 30.0,
+                 on_rebuilt: Callable[[], None] | None = None) -> None:
         self._redis = redis
+        self._on_rebuilt = on_rebuilt
         self._pool = pool
         self._prefix = prefix
         self._interval_s = interval_s
@@ -92,6 +97,8 @@ class CreditState:
                 if not await self._redis.exists([ready_key(self._prefix)]):
                     n = await self.rebuild(full=True)
                     log.info("billing state rebuilt in redis from postgresql (%d hashes)", n)
+                    if self._on_rebuilt is not None:
+                        self._on_rebuilt()
                     last_reconcile = time.monotonic()
                 elif time.monotonic() - last_reconcile > self._reconcile_s:
                     await self.rebuild(full=False)

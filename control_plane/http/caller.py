@@ -13,7 +13,7 @@ from control_plane.auth.tokens import TokenError, read_token
 from control_plane.db import accounts as db_accounts
 from control_plane.db import keys as db_keys
 from control_plane.errors import Forbidden, Unauthorized
-from control_plane.http.context import Services
+from control_plane.http.context import Services, request_ip
 from wire.keys import PREFIX, KeyShape, check_shape, hash_key
 
 # public: nobody; admin: DF_ADMIN_TOKEN; jwt: login token only; account: JWT or any
@@ -33,13 +33,23 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-def check_admin(services: Services, request: Request) -> None:
+async def check_admin(services: Services, request: Request) -> None:
+    """The operator token, or 401; an IP with too many wrong tokens this minute gets 429 before
+    its token is even compared (so guessing cannot go on behind the 429s)."""
     expected = services.settings.admin_token
     if not expected:
         raise Forbidden("the operator API is disabled: start the control plane with DF_ADMIN_TOKEN set")
-    token = bearer(request)
-    if not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized("wrong operator token: send Authorization: Bearer $DF_ADMIN_TOKEN")
+    limiter, ip = services.ip_limiter, request_ip(services, request)
+    if limiter is not None:
+        await limiter.refuse_if_spent("admin", ip)
+    try:
+        token = bearer(request)
+        if not hmac.compare_digest(token.encode(), expected.encode()):
+            raise Unauthorized("wrong operator token: send Authorization: Bearer $DF_ADMIN_TOKEN")
+    except Unauthorized:
+        if limiter is not None:
+            await limiter.check("admin", ip)
+        raise
 
 
 async def _from_buyer_key(services: Services, token: str) -> Principal | None:
@@ -104,7 +114,7 @@ async def authenticate(services: Services, request: Request, access: Access) -> 
     if access == "public":
         return None
     if access == "admin":
-        check_admin(services, request)
+        await check_admin(services, request)
         return None
     token = bearer(request)
     if token.startswith(PREFIX):

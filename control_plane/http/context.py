@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,7 @@ from blacksheep import Content, Request, Response
 
 from control_plane.auth.principal import Principal
 from control_plane.crypto import SecretBox
-from control_plane.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from control_plane.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from control_plane.http.ip_limit import IpLimiter, Network, caller_ip
 from control_plane.settings import Settings
 from wire.snapshot import ListingStats
@@ -66,10 +67,7 @@ class Call:
         """429 when this client IP called `endpoint` too often this minute."""
         limiter = self.services.ip_limiter
         if limiter is not None:
-            forwarded = self.request.get_first_header(b"x-forwarded-for")
-            ip = caller_ip(self.request.client_ip, forwarded.decode("latin-1") if forwarded else None,
-                           self.services.trusted_proxies)
-            await limiter.check(endpoint, ip)
+            await limiter.check(endpoint, request_ip(self.services, self.request))
 
     def path_id(self, name: str = "id") -> str:
         """A UUID path parameter; anything else cannot name an object, so it is a 404 later."""
@@ -81,9 +79,7 @@ class Call:
 
     async def body(self, kind: type[T]) -> T:
         """The JSON body decoded as `kind`; 400/413/415 with the field at fault."""
-        raw = await self.request.read() or b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+        raw = await read_body(self.request, self.services.settings.body_read_timeout_s)
         if not raw.strip():
             raw = b"{}"
         else:
@@ -101,6 +97,37 @@ class Call:
             raise BadRequest(_explain(str(exc))) from None
         except msgspec.DecodeError:
             raise BadRequest("request body is not valid JSON; send a JSON object") from None
+
+
+def request_ip(services: Services, request: Request) -> str:
+    """The client's address under the trusted-proxy rule (`http.ip_limit.caller_ip`)."""
+    forwarded = request.get_first_header(b"x-forwarded-for")
+    return caller_ip(request.client_ip, forwarded.decode("latin-1") if forwarded else None,
+                     services.trusted_proxies)
+
+
+def _too_large(size: str) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body is {size} bytes; the limit is {MAX_BODY_BYTES:,}: send a smaller body")
+
+
+async def read_body(request: Request, timeout_s: float) -> bytes:
+    """The request body, counted while it arrives (chunked too): 413 past MAX_BODY_BYTES without
+    reading the rest, 408 when it takes longer than `timeout_s` (DF_BODY_READ_TIMEOUT_S)."""
+    declared = request.get_first_header(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large(f"{int(declared):,}")
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():  # type: ignore[attr-defined]  # stub says Coroutine
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise _too_large(f"more than {MAX_BODY_BYTES:,}")
+                parts.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {timeout_s:g}s; send it at once") from None
+    return b"".join(parts)
 
 
 def _explain(message: str) -> str:

@@ -1,9 +1,12 @@
-"""Per-IP limits on the unauthenticated auth endpoints (signup, login).
+"""Per-IP limits on the unauthenticated auth endpoints (signup, login) and on failed operator
+tokens (`admin`: wrong tokens per IP per minute, `DF_ADMIN_FAILS_PER_IP_PER_MIN`).
 
 A fixed one-minute window per (endpoint, IP) counted in Redis (INCR + EXPIRE, one round trip;
 these endpoints hash passwords, so the trip is noise), shared by every control-plane worker.
-The caller's IP is the peer, or the last hop of X-Forwarded-For that is not a trusted proxy
-(`DF_TRUSTED_PROXIES`, loopback by default: the proxy forwards `/api/*` from there).
+The caller's IP is the peer; when (and only when) the peer is a trusted proxy
+(`DF_TRUSTED_PROXIES`, loopback by default: the proxy forwards `/api/*` from there) it is the
+LAST value of `X-Forwarded-For` — the one that proxy computed and appended. Values before it
+were written by the client and are never believed (the proxy strips them anyway).
 
 Failure mode: when Redis fails or is slow (timeout `DF_REDIS_TIMEOUT_S`), the count falls back
 to this worker's memory, so the limit holds per worker rather than not at all.
@@ -34,10 +37,11 @@ def caller_ip(peer: str, forwarded_for: str | None, trusted: tuple[Network, ...]
 
     if not forwarded_for or not is_trusted(peer):
         return peer
-    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
-        if not is_trusted(hop):
-            return hop
-    return peer
+    last = forwarded_for.rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(last))
+    except ValueError:
+        return peer
 
 
 class IpLimiter:
@@ -63,6 +67,26 @@ class IpLimiter:
                 self._local, self._local_window = {}, window
             self._local[key] = self._local.get(key, 0) + 1
             return self._local[key]
+
+    async def _peek(self, key: str) -> int:
+        try:
+            async with asyncio.timeout(self._timeout):
+                raw = await self._redis.get(key)
+            return int(raw or 0)
+        except (coredis.exceptions.RedisError, OSError, TimeoutError):
+            return self._local.get(key, 0)
+
+    async def refuse_if_spent(self, endpoint: str, ip: str) -> None:
+        """429 when `ip` already spent this minute's allowance of `endpoint` (counts nothing)."""
+        limit = self._limits.get(endpoint)
+        if not limit:
+            return
+        now = self._clock()
+        window = int(now // _WINDOW_S)
+        if await self._peek(f"{self._prefix}iplimit:{endpoint}:{ip}:{window}") >= limit:
+            wait = (window + 1) * _WINDOW_S - now
+            raise TooManyRequests(
+                f"too many {endpoint} attempts from {ip}: at most {limit} per minute; retry after {wait:.0f}s", wait)
 
     async def check(self, endpoint: str, ip: str) -> None:
         """Count one call of `endpoint` from `ip`; 429 once the minute's allowance is spent."""

@@ -14,6 +14,7 @@ from control_plane.db import catalog as db_catalog
 from control_plane.db import keys as db
 from control_plane.db import profiles as db_profiles
 from control_plane.errors import BadRequest, NotFound
+from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
 from control_plane.http.views import key_fields, key_view, mgmt_key_view
 from control_plane.schemas.envelopes import Deleted, ListOf
@@ -77,6 +78,7 @@ async def create_key(call: Call) -> Response:
     }
     raw = new_key()
     async with call.services.pool.acquire() as conn, conn.transaction():
+        await quotas.enforce(conn, call.services.settings, quotas.KEYS, call.account_id)
         values["routing_profile_id"] = await _profile_id(conn, call.account_id, body.routing_profile_id)
         values["model_allowlist"] = await _allowlist(conn, body.model_allowlist)
         row = await db.insert_key(
@@ -158,7 +160,8 @@ async def create_mgmt_key(call: Call) -> Response:
     body = await call.body(MgmtKeyCreate)
     name = check_name(body.name, "name", required=True)
     raw = new_key()
-    async with call.services.pool.acquire() as conn:
+    async with call.services.pool.acquire() as conn, conn.transaction():
+        await quotas.enforce(conn, call.services.settings, quotas.MANAGEMENT_KEYS, call.account_id)
         row = await db.insert_mgmt_key(
             conn,
             key_id=str(uuid.uuid4()),

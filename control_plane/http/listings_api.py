@@ -14,6 +14,7 @@ from control_plane.db import listings as db
 from control_plane.db import pool_keys as db_pool
 from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http import listing_pricing as pricing
+from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
 from control_plane.http.listing_stats_api import listing_health
 from control_plane.http.views import listing_view as _view
@@ -100,6 +101,7 @@ async def create_listing(call: Call) -> Response:
     values = _values(body)
     _check_asks(values)
     async with call.services.pool.acquire() as conn, conn.transaction():
+        await quotas.enforce(conn, call.services.settings, quotas.LISTINGS, call.account_id)
         if await db_pool.get_pool_key(conn, call.account_id, pool_key_id) is None:
             raise BadRequest("pool_key_id: no pool key with this id on your account; add one with POST /v1/pool/keys")
         if body.model not in await db_catalog.active_model_ids(conn):

@@ -8,9 +8,11 @@ import hmac
 
 from blacksheep import Response
 
+from control_plane.auth.principal import require_verified
 from control_plane.billing import payments
 from control_plane.db import payments as db
 from control_plane.errors import NotFound
+from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
 from control_plane.schemas.payments import ConfirmPayment, CreatePayment
 
@@ -22,9 +24,12 @@ def _source(call: Call) -> payments.AddressSource:
 
 
 async def create_payment(call: Call) -> Response:
+    assert call.principal is not None
+    require_verified(call.principal, "creating a payment intent")
     body = await call.body(CreatePayment)
     cents = payments.check_amount_cents(body.amount_cents)
-    async with call.services.pool.acquire() as conn:
+    async with call.services.pool.acquire() as conn, conn.transaction():
+        await quotas.enforce(conn, call.services.settings, quotas.OPEN_PAYMENTS, call.account_id)
         row = await payments.create_intent(conn, _source(call), call.account_id, cents,
                                            call.services.settings.payment_ttl_s)
     return json_response(payments.view(row, call.services.clock()), 201)

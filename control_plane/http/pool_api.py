@@ -17,8 +17,10 @@ from control_plane.crypto import secret_hint
 from control_plane.db import catalog as db_catalog
 from control_plane.db import pool_keys as db
 from control_plane.errors import BadRequest, Conflict, NotFound
+from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
 from control_plane.http.listing_stats_api import provider_status
+from control_plane.http.upstream_names import refuse_inward_names
 from control_plane.http.views import pool_key_view as _view
 from control_plane.http.views import provider_view
 from control_plane.pool_key_health import decrypts
@@ -53,11 +55,15 @@ async def create_pool_key(call: Call) -> Response:
     require_verified(call.principal, "adding pool keys")
     body = await call.body(PoolKeyCreate)
     settings = call.services.settings
-    base_url = check_base_url(body.base_url, allow_private=settings.allow_private_upstreams)
+    base_url = check_base_url(body.base_url, allow_private=settings.allow_private_upstreams,
+                              ports=settings.upstream_ports)
+    if not settings.allow_private_upstreams:
+        await refuse_inward_names(base_url)
     secret = _api_key(body.api_key)
     name = check_name(body.name, "name")
     key_id = str(uuid.uuid4())
     async with call.services.pool.acquire() as conn, conn.transaction():
+        await quotas.enforce(conn, settings, quotas.POOL_KEYS, call.account_id)
         provider = await db_catalog.provider(conn, body.provider)
         if provider is None:
             raise BadRequest(f"provider: unknown provider {body.provider[:40]!r}; see GET /v1/pool/providers")

@@ -8,9 +8,11 @@ import asyncpg
 import msgspec
 from blacksheep import Response
 
+from control_plane.auth.principal import require_verified
 from control_plane.db import catalog as db_catalog
 from control_plane.db import profiles as db
 from control_plane.errors import BadRequest, NotFound
+from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
 from control_plane.http.views import profile_view
 from control_plane.schemas.envelopes import ListOf
@@ -83,9 +85,12 @@ async def list_profiles(call: Call) -> Response:
 
 
 async def create_profile(call: Call) -> Response:
+    assert call.principal is not None
+    require_verified(call.principal, "routing profile creation")
     body = await call.body(ProfileCreate)
     profile_id = str(uuid.uuid4())
     async with call.services.pool.acquire() as conn, conn.transaction():
+        await quotas.enforce(conn, call.services.settings, quotas.ROUTING_PROFILES, call.account_id)
         values = await _values(conn, body)
         if body.is_default:
             await db.clear_default(conn, call.account_id)

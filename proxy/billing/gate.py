@@ -7,7 +7,9 @@ key's remaining monthly budget cannot cover it, naming what the request could co
 is available. The reservation comes out of this worker's credit leases (`proxy.billing.leases`:
 no I/O per request). When Redis is unreachable (or its billing view is being rebuilt) and the
 leases cannot cover a request, it is admitted against a per-account offline allowance of this
-process; past it, 503.
+process; past it, 503. The allowance is granted only while Redis is known down (a failed lease
+round), never because one wait ran out (that is a 503 to retry), and an account's offline usage
+is forgotten only by that account's own next successful reservation.
 Every charge is at most its reservation (`wire.usage.charge_of`, the same cap the settlement
 applies): `finish` counts a capped charge per listing (`capped`, exported as
 `gateway_billing_capped_total`) and logs it; usage reports above our own count are counted in
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 from proxy.billing.bounds import Bounds
-from proxy.billing.leases import NO_CREDIT, OFFLINE, CreditBook, Held
+from proxy.billing.leases import NO_CREDIT, OFFLINE, SLOW, CreditBook, Held
 from proxy.billing.meter import Metered
 from proxy.billing.shipper import UsageShipper
 from proxy.errors import BillingUnavailable, PaymentRequired
@@ -81,6 +83,8 @@ class Billing:
         budget = key.monthly_budget_micro_usd
         outcome, available, held = await self.book.reserve(key.account_id, key.id, month, budget, amount)
         offline = outcome == OFFLINE
+        if outcome == SLOW:
+            raise BillingUnavailable("Billing is slow to answer right now. Retry in a few seconds.")
         if offline:
             used = self._offline.get(key.account_id, 0)
             if used + amount > self._allowance:
@@ -99,7 +103,7 @@ class Billing:
                                       f"lower max_tokens or {fix}.")
             raise PaymentRequired(f"{head} ({body_len:,} {bounds.unit}s at most): send less input or {fix}.")
         elif self._offline and not self.shipper.backlog:
-            self._offline.clear()  # Redis is back and knows every offline charge
+            self._offline.pop(key.account_id, None)  # Redis is back and knows this account's offline charges
         return Admission(request_id=request_id, key=key, listing=listing, asks=asks, reserved=amount, month=month,
                          started_ns=time.monotonic_ns(), started_ms=int(now * 1000), prompt_bound=body_len, cap=cap,
                          offline=offline, held=held)

@@ -4,8 +4,10 @@
 monthly budget, from the key-month lease — both or neither — in memory. When a lease is
 short, the request asks the background round (`proxy.billing.lease_sync`) for more and waits
 at most `wait_s`; it is refused (402) only when a round has answered that Redis cannot cover
-it. When Redis does not answer (or lost its data) the answer is OFFLINE and the caller uses
-the offline allowance. `settle` turns a reservation into its charge. No call does I/O.
+it. Only when Redis is known down — the last round failed or found its data lost — is the
+answer OFFLINE (the caller uses the offline allowance); a wait that merely runs out while
+Redis is answering is SLOW (503, retry), never free credit. `settle` turns a reservation into
+its charge. No call does I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from proxy.billing import lease as L
 from wire.billing import account_key, key_month_key
 
-RESERVED, NO_CREDIT, NO_BUDGET, OFFLINE = 1, 0, -2, -1
+RESERVED, NO_CREDIT, NO_BUDGET, OFFLINE, SLOW = 1, 0, -2, -1, -3
 _FORGET_S = 30.0  # an empty lease unused this long is dropped from memory
 
 
@@ -51,12 +53,14 @@ class CreditBook:
 
     async def reserve(self, account_id: str, key_id: str, month: int, budget: int | None,
                       amount: int) -> tuple[int, int, Held | None]:
-        """(outcome, available, held): RESERVED, NO_CREDIT / NO_BUDGET (with what is available), OFFLINE."""
+        """(outcome, available, held): RESERVED, NO_CREDIT / NO_BUDGET (with what is available), OFFLINE
+        (Redis known down), SLOW (the wait ran out while Redis was up)."""
         acc = self._lease(account_key(self._prefix, account_id), -1)
         key = None if budget is None else self._lease(key_month_key(self._prefix, key_id, month), budget)
         now = self._clock()
         deadline = now + self.wait_s
         waits = 0
+        extended = False
         registered: dict[int, int] = {}  # id(lease) -> epoch its demand was registered at
         while True:
             if acc.free >= amount and (key is None or key.free >= amount):
@@ -64,8 +68,12 @@ class CreditBook:
                 if key is not None:
                     L.take(key, amount, now)
                 return RESERVED, 0, Held(acc, key, amount)
-            if not self.online or now >= deadline:
+            if not self.online:
                 return OFFLINE, 0, None
+            if now >= deadline:
+                if extended:
+                    return SLOW, 0, None
+                deadline, extended = now + self.wait_s, True  # once: let the round in flight answer or fail
             waiting: list[L.CreditLease] = []
             for lease, outcome in ((acc, NO_CREDIT), (key, NO_BUDGET)):
                 if lease is None or lease.free >= amount:

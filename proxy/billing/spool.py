@@ -1,6 +1,8 @@
 """A bounded on-disk spool of usage events the proxy could not hand to Redis.
 
-One append-only file per proxy process (`{dir}/usage-{pid}.spool`): records are a 4-byte
+One append-only file per proxy process (`{dir}/usage-{pid}.spool`; `dir` is `scoped_dir`: one
+per Redis URL + key prefix under DF_USAGE_SPOOL_DIR, so deployments or test runs sharing the
+directory never replay each other's events): records are a 4-byte
 big-endian length plus the encoded event, flushed and fsynced per batch. `drain()` moves
 the file aside and returns every record; `clear()` deletes what was delivered. On start-up a process also adopts
 spool files left by dead processes (their pid is gone), so a crash after spooling loses nothing.
@@ -12,8 +14,14 @@ Failure modes: a torn last record (crash mid-write) is dropped on read; disk err
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+
+
+def scoped_dir(base: str, redis_url: str, prefix: str) -> str:
+    """The spool (and in-flight journal) directory of one Redis URL + key prefix."""
+    return str(Path(base) / hashlib.sha256(f"{redis_url}\0{prefix}".encode()).hexdigest()[:16])
 
 
 class SpoolFull(Exception):
@@ -51,7 +59,7 @@ class Spool:
             if not pid.isdigit():
                 continue
             mine = int(pid) == os.getpid()
-            if (mine and path.suffix == ".replay") or (not mine and not _alive(int(pid))):
+            if (mine and path.suffix == ".replay") or (not mine and not alive(int(pid))):
                 out.append(path)
         return out
 
@@ -81,7 +89,7 @@ class Spool:
             path.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

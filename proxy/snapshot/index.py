@@ -95,17 +95,28 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(out)
 
 
+def header_value(text: str) -> bytes:
+    """A seller-supplied string as a safe response header value: visible ASCII and spaces pass,
+    anything else (control characters, line breaks, non-ASCII) is percent-escaped as UTF-8, so
+    a bad value from an old snapshot can never break a response (the control plane refuses
+    control characters at registration)."""
+    if text.isascii() and text.isprintable():
+        return text.encode()
+    return "".join(c if c.isascii() and c.isprintable() and c != "%" else
+                   "".join(f"%{b:02X}" for b in c.encode()) for c in text).encode()
+
+
 def _listing_entry(listing: Listing, fees: FeeProfile | None = None) -> ListingEntry:
     headers = [
         (b"x-df-market-route", b"seller"),
-        (b"x-df-market-provider", listing.provider.encode()),
-        (b"x-df-market-listing-id", listing.id.encode()),
-        (b"x-df-upstream-model", listing.upstream_model.encode()),
+        (b"x-df-market-provider", header_value(listing.provider)),
+        (b"x-df-market-listing-id", header_value(listing.id)),
+        (b"x-df-upstream-model", header_value(listing.upstream_model)),
         (b"x-df-market-ask-input", micros_to_usd(listing.ask_input).encode()),
         (b"x-df-market-ask-output", micros_to_usd(listing.ask_output).encode()),
     ]
     if listing.fee_profile_id:
-        headers.append((b"x-df-market-fee-profile-id", listing.fee_profile_id.encode()))
+        headers.append((b"x-df-market-fee-profile-id", header_value(listing.fee_profile_id)))
     fee = fees.buyer_fee_bps if fees is not None else 0
     ask_in = buyer_price(max(listing.ask_input, listing.ask_cached_input or 0), fee)
     ask_out = buyer_price(listing.ask_output, fee)

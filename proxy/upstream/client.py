@@ -12,7 +12,8 @@ read up to `DF_UPSTREAM_MAX_JSON_BYTES` (16 MiB): a longer one is a 502 naming t
 (the seller's failure), never buffered whole.
 
 Failure modes: connect errors and timeouts raise `UpstreamError` (502) with a
-message naming the provider and the phase; nothing is retried here.
+message naming the provider and the phase; nothing is retried here. Every URL's address is
+checked first (`proxy.egress`) and the request goes through a client pinned to it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pyreqwest.request import StreamRequest
 from pyreqwest.response import Response as UpstreamResponse
 from pyreqwest.response import ResponseBodyReader
 
+from proxy.egress import Pin, egress_of
 from proxy.errors import UpstreamError
 from proxy.settings import ProxySettings
 
@@ -44,7 +46,7 @@ def _nothing() -> None:
     return None
 
 
-def _client(settings: ProxySettings, idle_timeout_s: float | None) -> Client:
+def _client(settings: ProxySettings, idle_timeout_s: float | None, pin: Pin | None = None) -> Client:
     builder = (
         ClientBuilder()
         .connect_timeout(timedelta(seconds=settings.connect_timeout_s))
@@ -61,6 +63,8 @@ def _client(settings: ProxySettings, idle_timeout_s: float | None) -> Client:
     )
     if idle_timeout_s is not None:
         builder = builder.read_timeout(timedelta(seconds=idle_timeout_s))
+    if pin is not None:  # connect to the address `proxy.egress` checked, never a fresh lookup
+        builder = builder.resolve(pin.host, pin.ip, pin.port)
     return builder.build()
 
 
@@ -87,8 +91,26 @@ class UpstreamClient:
         # = idle, in Rust) cannot cut the wait for headers short; else a client without one plus a Python
         # idle timer per body read, so that the first-byte timeout alone bounds the headers.
         rust_idle = settings.first_byte_timeout_s <= settings.idle_timeout_s
-        self._answers = self._streams if rust_idle else self._json
+        self._rust_idle = rust_idle
         self._python_idle = None if rust_idle else settings.idle_timeout_s
+        self._settings = settings
+        self._egress = egress_of(settings)
+        self._pinned: dict[Pin, tuple[Client, Client]] = {}
+
+    async def _pick(self, url: str, provider: str) -> tuple[Client, Client]:
+        """(json, streams) clients for this URL: pinned to its checked address (`proxy.egress`)."""
+        if self._egress is None:
+            return self._json, self._streams
+        pin = await self._egress.pin(url, provider)
+        if pin is None:
+            return self._json, self._streams
+        pair = self._pinned.get(pin)
+        if pair is None:
+            if len(self._pinned) > 1000:
+                self._pinned.clear()
+            pair = self._pinned[pin] = (_client(self._settings, None, pin),
+                                        _client(self._settings, self._settings.idle_timeout_s, pin))
+        return pair
 
     async def close(self) -> None:
         await self._json.close()
@@ -102,7 +124,9 @@ class UpstreamClient:
 
         `answered()` is called when 2xx headers arrived (the request's deadline stops there);
         an error status's body is read up to `error_limit` bytes."""
-        request = (self._answers.post(url).headers(headers).body_bytes(body).timeout(self._total)
+        json_client, streams_client = await self._pick(url, provider)
+        answers = streams_client if self._rust_idle else json_client
+        request = (answers.post(url).headers(headers).body_bytes(body).timeout(self._total)
                    .streamed_read_buffer_limit(0).build_streamed())  # else entering reads the body ahead
         try:
             async with asyncio.timeout(self._first_byte_s):
@@ -132,7 +156,8 @@ class UpstreamClient:
         self, url: str, headers: Sequence[tuple[str, str]], body: AsyncIterator[bytes], provider: str
     ) -> tuple[int, bytes, str]:
         """POST a streamed body (an upload relayed as it is read) and read the whole answer."""
-        request = (self._json.post(url).headers(headers).body_stream(body).timeout(self._total)
+        client = (await self._pick(url, provider))[0]
+        request = (client.post(url).headers(headers).body_stream(body).timeout(self._total)
                    .streamed_read_buffer_limit(0).build_streamed())
         try:
             response = await request.__aenter__()  # the total timeout bounds the upload and the answer
@@ -193,7 +218,7 @@ class UpstreamClient:
     ) -> UpstreamStream:
         """POST and wait for the response headers; the body is read chunk by chunk."""
         request = (
-            self._streams.post(url)
+            (await self._pick(url, provider))[1].post(url)
             .headers(headers)
             .body_bytes(body)
             .timeout(self._total)

@@ -86,7 +86,7 @@ def every_worker(stack: Stack, key: str, expected: int, model: str = "deepseek/d
 
 def account(http: httpx.Client, stack: Stack) -> dict[str, str]:
     email, password = f"e2e-{secrets.token_hex(4)}@example.com", "pw-" + secrets.token_hex(8)
-    created = http.post("/api/admin/accounts", headers={"Authorization": f"Bearer {stack.admin}"}, json={
+    created = httpx.post(stack.control.url + "/api/admin/accounts", timeout=10, headers={"Authorization": f"Bearer {stack.admin}"}, json={
         "email": email, "password": password, "verified": True, "plan": "enterprise", "credit_cents": 500,
         "trading_terms_accepted": True})
     assert created.status_code == 201, created.text
@@ -128,12 +128,12 @@ def test_key_life_cycle_reaches_every_proxy_worker(stack: Stack) -> None:
         assert http.patch(f"/api/keys/{key_id}", headers=buyer, json={"model_allowlist": []}).status_code == 200
         until(lambda: every_worker(stack, key, 200))
 
-        suspend = http.patch(f"/api/admin/accounts/{buyer['x-account-id']}",
+        suspend = httpx.patch(f"{stack.control.url}/api/admin/accounts/{buyer['x-account-id']}",
                              headers={"Authorization": f"Bearer {stack.admin}"}, json={"status": "suspended"})
         assert suspend.status_code == 200, suspend.text
         suspended = until(lambda: every_worker(stack, key, 403))
-        http.patch(f"/api/admin/accounts/{buyer['x-account-id']}",
-                   headers={"Authorization": f"Bearer {stack.admin}"}, json={"status": "active"})
+        httpx.patch(f"{stack.control.url}/api/admin/accounts/{buyer['x-account-id']}",
+                    headers={"Authorization": f"Bearer {stack.admin}"}, json={"status": "active"})
         until(lambda: every_worker(stack, key, 200))
 
         soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()

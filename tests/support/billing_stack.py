@@ -1,21 +1,27 @@
 """A whole billing stack for tests: control plane + fake seller + proxy (billing on) on one Redis,
-plus helpers to make accounts, listings and keys through the API and to wait for settlement."""
+plus helpers to make accounts, listings and keys through the API, to wait for settlement and to
+check that a set of requests settled exactly once (`assert_settled_once`)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 
+from tests.support import redisdb
 from tests.support.procs import ROOT, Server, granian
 from wire import secret_keys
+from wire.billing import usage_stream
 
 
 @dataclass
@@ -34,8 +40,9 @@ class BillingStack:
         self.http = httpx.Client(base_url=self.proxy.url, timeout=20)
 
     def account(self, credit_cents: int) -> dict[str, str]:
+        """A verified account made through the operator API (served on the control plane's port only)."""
         email, password = f"bill-{secrets.token_hex(5)}@example.com", "pw-" + secrets.token_hex(8)
-        r = self.http.post("/api/admin/accounts", headers={"Authorization": f"Bearer {self.admin}"}, json={
+        r = httpx.post(self.control.url + "/api/admin/accounts", timeout=20, headers={"Authorization": f"Bearer {self.admin}"}, json={
             "email": email, "password": password, "verified": True, "plan": "enterprise",
             "credit_cents": credit_cents, "trading_terms_accepted": True})
         assert r.status_code == 201, r.text
@@ -88,12 +95,100 @@ class BillingStack:
     def upstream_requests(self) -> int:
         return int(httpx.get(self.fake.url + "/_stats").json()["requests"])
 
+    def chat(self, key: str, *, stream: bool, fake: dict[str, object] | None = None) -> httpx.Response:
+        """One chat request: 10 prompt tokens, 20 completion tokens unless `fake` knobs say otherwise."""
+        return self.http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json={
+            "model": "deepseek/deepseek-chat", "messages": [{"role": "user", "content": "x" * 40}],
+            "max_tokens": 100, "stream": stream, "fake": {"chunks": 20, **(fake or {})}})
+
+    def settle_all(self, key: str, ids: list[str], limit_s: float = 60.0) -> dict[str, dict[str, object]]:
+        """Wait until every request id is settled (not `pending`); their generations."""
+        deadline = time.monotonic() + limit_s
+        done: dict[str, dict[str, object]] = {}
+        while len(done) < len(ids):
+            assert time.monotonic() < deadline, f"settled {len(done)} of {len(ids)}"
+            for request_id in ids:
+                if request_id not in done:
+                    r = self.generation(key, request_id)
+                    if r.status_code == 200 and r.json()["status"] != "pending":
+                        done[request_id] = r.json()
+            time.sleep(0.1)
+        return done
+
+    def query(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        async def run() -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(self.database_url, timeout=10)
+            try:
+                return list(await conn.fetch(sql, *args))
+            finally:
+                await conn.close()
+        return asyncio.run(run())
+
+    def earnings(self, seller: dict[str, str]) -> int:
+        rows = self.query("SELECT balance FROM ledger_balances WHERE book = 'seller' AND account_id = $1",
+                          seller["x-account-id"])
+        return int(rows[0]["balance"]) if rows else 0
+
     def ledger_check(self) -> str:
         env = {"DF_DATABASE_URL": self.database_url, "PATH": str(Path(sys.executable).parent)}
         done = subprocess.run([str(Path(sys.executable).parent / "dragonfly"), "ledger", "check"], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
+
+
+def assert_settled_once(stack: BillingStack, buyer: dict[str, str], seller: dict[str, str], key: str,
+                        ids: list[str], balance_before: int, earnings_before: int) -> list[asyncpg.Record]:
+    """Every request in `ids` settled exactly once and nothing else was charged to the buyer: one
+    generation row each (no more, none missing), the buyer's balance fell by the sum of their
+    costs, the seller's earnings rose by the sum of their payouts, and the ledger checks out."""
+    stack.settle_all(key, ids)
+    rows = stack.query("SELECT request_id, status, cost_micro_usd, seller_payout_micro_usd FROM generations"
+                       " WHERE account_id = $1", buyer["x-account-id"])
+    assert sorted(r["request_id"] for r in rows) == sorted(ids)
+    assert stack.balance(buyer) == balance_before - sum(r["cost_micro_usd"] for r in rows)
+    assert stack.earnings(seller) == earnings_before + sum(r["seller_payout_micro_usd"] for r in rows)
+    stack.ledger_check()
+    return rows
+
+
+def during_traffic(stack: BillingStack, key: str, action: Callable[[], None]) -> list[str]:
+    """Requests from three threads (streamed and not, each a few hundred ms long) while `action`
+    runs, and a few after it; every one must be answered 200. Their request ids."""
+    ids: list[str] = []
+    failures: list[str] = []
+    done = threading.Event()
+
+    def client(n: int) -> None:
+        sent = 0
+        while not done.is_set() or sent < 2:
+            r = stack.chat(key, stream=(n + sent) % 2 == 0, fake={"tps": 100})
+            sent += 1
+            if r.status_code != 200:
+                failures.append(f"{r.status_code} {r.text[:200]}")
+            else:
+                ids.append(r.headers["x-request-id"])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        action()
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not failures, failures
+    return ids
+
+
+def consumers(redis_url: str, prefix: str) -> list[str]:
+    """The names in the settlement consumer group."""
+    async def read() -> list[str]:
+        async with redisdb.connect(redis_url) as r:
+            got = await r.xinfo_consumers(usage_stream(prefix), "settle")
+            return sorted(str(c[b"name"].decode()) for c in got)  # type: ignore[index, union-attr]
+    return asyncio.run(read())
 
 
 def until(predicate: object, limit_s: float = 10.0) -> None:
@@ -105,8 +200,10 @@ def until(predicate: object, limit_s: float = 10.0) -> None:
 
 @contextmanager
 def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
-                  proxy_env: dict[str, str] | None = None, proxies: int = 1) -> Iterator[BillingStack]:
-    """`proxies` proxy processes (replicas) share the Redis, the control plane and the fake seller."""
+                  proxy_env: dict[str, str] | None = None, proxies: int = 1,
+                  respawn: bool = False) -> Iterator[BillingStack]:
+    """`proxies` proxy processes (replicas) share the Redis, the control plane and the fake seller;
+    `respawn`: Granian restarts a proxy worker that died (as `dragonfly proxy` runs it)."""
     admin = "admin-" + secrets.token_hex(12)
     common = {"DF_SECRET_KEY": secrets.token_urlsafe(32), "DF_REDIS_URL": redis_url, "DF_REDIS_PREFIX": prefix}
     control_env = {**common, "DF_DATABASE_URL": database_url, "DF_ADMIN_TOKEN": admin,
@@ -120,7 +217,7 @@ def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
         fake = started.enter_context(granian("fake_provider.asgi:app", log_dir=logs,
                                              env={"DF_FAKE_API_KEY": "sk-upstream-bill"}))
         servers = [started.enter_context(granian(
-            "proxy.asgi:app", log_dir=logs, ready_path="/healthz",
+            "proxy.asgi:app", log_dir=logs, ready_path="/healthz", respawn=respawn,
             env={"DF_USAGE_SPOOL_DIR": str(logs / f"spool{i or ''}"), **penv,
                  "DF_CONTROL_PLANE_URL": control.url})) for i in range(proxies)]
         stack = BillingStack(proxy=servers[0], control=control, fake=fake, admin=admin, database_url=database_url,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
 from control_plane.billing.tron import check_address
 from tests.support import redisdb
 from tests.support.billing_stack import BillingStack, until
@@ -36,9 +38,9 @@ def test_top_up_unlocks_requests_and_pays_the_seller(stack: BillingStack) -> Non
     assert check_address(pay["address"]) and (pay["network"], pay["amount_usdt"]) == ("TRC-20", "5.00")
     other = stack.http.post("/v1/billing/crypto/create-payment", headers=buyer, json={"amount_cents": 500}).json()
     assert other["address"] != pay["address"]  # derived per intent
-    confirmed = stack.http.post(f"/api/admin/payments/{pay['payment_id']}/confirm",
-                                headers={"Authorization": f"Bearer {stack.admin}"},
-                                json={"tx_hash": "ab" * 32, "amount_usdt": "5.00"})
+    confirmed = httpx.post(f"{stack.control.url}/api/admin/payments/{pay['payment_id']}/confirm",
+                           headers={"Authorization": f"Bearer {stack.admin}"},
+                           json={"tx_hash": "ab" * 32, "amount_usdt": "5.00"})
     assert confirmed.status_code == 200, confirmed.text
     assert stack.balance(buyer) == 5_000_000
     assert asyncio.run(_credit(stack, buyer["x-account-id"])) == 5_000_000  # pushed, no reconcile wait
