@@ -9,6 +9,7 @@ import asyncio
 import secrets
 
 import asyncpg
+import httpx
 
 from control_plane.billing.tron import dev_address
 from tests.support.billing_stack import BillingStack
@@ -62,10 +63,12 @@ def test_a_withdrawal_of_purchase_earnings_moves_exactly_the_amount(stack: Billi
 
     admin = {"Authorization": f"Bearer {stack.admin}"}
     payout = made.json()["id"]
-    assert stack.http.post(f"/api/admin/payouts/{payout}/approve", headers=admin).json()["status"] == "approved"
+    operator = httpx.Client(base_url=stack.control.url, timeout=20)  # the operator API: control plane port only
+    assert operator.post(f"/api/admin/payouts/{payout}/approve", headers=admin).json()["status"] == "approved"
     stack.ledger_check()
-    done = stack.http.post(f"/api/admin/payouts/{payout}/paid", headers=admin, json={"tx_ref": secrets.token_hex(32)})
+    done = operator.post(f"/api/admin/payouts/{payout}/paid", headers=admin, json={"tx_ref": secrets.token_hex(32)})
     assert done.status_code == 200 and done.json()["status"] == "paid"
     assert earnings(stack, seller) == {"available_micro_usd": 11, "balance_micro_usd": 11,
                                        "pending_payout_micro_usd": 0}
     assert "OK" in stack.ledger_check()
+    operator.close()
