@@ -127,6 +127,7 @@ def create_app(settings: Settings) -> Application:
                                  "admin": settings.admin_fails_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
             admission=admission,
+            live_stats=lambda: live_stats(redis, settings.redis_prefix),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
         async with pool.acquire() as conn:

@@ -43,7 +43,8 @@ SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.truste
        l.admitted_at IS NOT NULL,
        coalesce((SELECT c.state FROM contracts c WHERE c.listing_id = l.id ORDER BY c.created_at DESC LIMIT 1),
                 'active'),
-       p.official_hosts, k.trusted
+       p.official_hosts, k.trusted,
+       l.payout_floor, l.price_multiplier_bps, l.auto_follow
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
@@ -126,6 +127,9 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 contract_state=r[21],
                 official_hosts=tuple(r[22]),
                 pool_key_trusted=r[23],
+                payout_floor=r[24],
+                price_multiplier_bps=r[25],
+                auto_follow=r[26],
             )
             for r in await conn.fetch(_LISTINGS)
         ]

@@ -17,7 +17,9 @@ def _usd(micros: int | None) -> str | None:
     return None if micros is None else micros_to_usd(int(micros))
 
 
-def multiplier_text(bps: int) -> str:
+def multiplier_text(bps: int | None) -> str | None:
+    if bps is None:
+        return None
     whole, frac = divmod(int(bps), 10_000)
     digits = f"{frac:04d}".rstrip("0")
     return f"{whole}.{digits}" if digits else f"{whole}"
@@ -169,10 +171,11 @@ def listing_view(row: asyncpg.Record, key_decrypts: bool = True) -> ListingView:
         auto_follow=row["auto_follow"],
         rpm_limit=row["rpm_limit"],
         concurrency_limit=row["concurrency_limit"],
-        status=state,
+        status="price_review" if state == "active" and row["price_review_reason"] else state,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         capabilities=list(row["capabilities"]),
+        price_review_reason=row["price_review_reason"],
         not_routed=None if key_decrypts else "pool key undecryptable: " + UNDECRYPTABLE.format(id=row["pool_key_id"]),
         status_reason=reason,
         admitted_at=row["admitted_at"],

@@ -8,6 +8,8 @@ left out and reported in `BuildResult.skipped` (ids and reasons only, never the 
 With `seal` (always, in the running control plane) a listing carries its upstream key only
 sealed for proxies (`Listing.sealed_key`, `wire.sealing`), never in plaintext.
 `Listing.trusted` is per pool key (`trusted`), never the provider slug's flag alone.
+A routed listing carries the asks its pricing controls give (`snapshot.asks`,
+`control_plane.pricing_controls`): those are what proxies rank, reserve and charge at.
 `version` and `created_at` are left empty: the publisher derives them from content.
 """
 
@@ -18,6 +20,8 @@ from typing import get_args
 
 import msgspec
 
+from control_plane.pricing_controls import Effective
+from control_plane.snapshot.asks import routed_asks
 from control_plane.snapshot.rows import ListingRow, ProfileRow, SnapshotRows
 from control_plane.trust import key_trusted
 from wire.snapshot import (
@@ -59,7 +63,7 @@ def trusted(row: ListingRow) -> bool:
     return key_trusted(row.base_url, row.trusted, row.official_hosts, row.pool_key_trusted)
 
 
-def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None) -> Listing:
+def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None, asks: Effective) -> Listing:
     sealed = seal(upstream_key, row.id, row.seller_account_id) if seal is not None else b""
     return Listing(
         id=row.id,
@@ -71,9 +75,9 @@ def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None) -> Listin
         api_format="anthropic" if row.api_format == "anthropic" else "openai",
         upstream_key="" if sealed else upstream_key,
         sealed_key=sealed,
-        ask_input=row.ask_input,
-        ask_output=row.ask_output,
-        ask_cached_input=row.ask_cached_input,
+        ask_input=asks.ask_input,
+        ask_output=asks.ask_output,
+        ask_cached_input=asks.ask_cached_input,
         status="active",
         trusted=trusted(row),
         rpm_limit=row.rpm_limit,
@@ -108,6 +112,7 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
     skipped: list[tuple[str, str]] = []
     listings: list[Listing] = []
     model_ids = {m.id for m in rows.models}
+    routable: list[tuple[ListingRow, str]] = []
     for row in sorted(rows.listings, key=lambda r: r.id):
         reason = ""
         if row.status != "active":
@@ -132,7 +137,14 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
         except ValueError:
             skipped.append((row.id, "upstream key does not decrypt"))
             continue
-        listings.append(_listing(row, upstream_key, seal))
+        routable.append((row, upstream_key))
+    asks = routed_asks([r for r, _ in routable], rows.models, rows.fee_profiles)  # pricing controls
+    for row, upstream_key in routable:
+        unmet = asks[row.id].unmet
+        if unmet:
+            skipped.append((row.id, unmet))
+            continue
+        listings.append(_listing(row, upstream_key, seal, asks[row.id]))
 
     snap = Snapshot(
         models=tuple(

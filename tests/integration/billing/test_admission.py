@@ -170,7 +170,8 @@ def test_a_seller_claiming_deepseek_from_its_own_host_is_never_trusted(
     assert pool_key["trusted"] is False
 
     admin = {"Authorization": f"Bearer {stack.admin}"}
-    marked = stack.http.patch(f"/api/admin/pool-keys/{pool_key['id']}", headers=admin, json={"trusted": True})
+    marked = httpx.patch(f"{stack.control.url}/api/admin/pool-keys/{pool_key['id']}", headers=admin,
+                         json={"trusted": True}, timeout=20)  # the operator API: the control plane's own port
     assert marked.status_code == 200, marked.text
     until(lambda: chat(stack, key, CLAIMED_MODEL, **{"X-Privacy-Mode": "trusted_only"}).status_code == 200)
     assert chat(stack, key, CLAIMED_MODEL).headers["x-df-market-trusted"] == "true"
