@@ -1,7 +1,7 @@
 """The public model catalog Dragonfly launches with (from the seed price list).
 
 Prices are integer micro-USD per million tokens (`wire.money`). Output caps and aliases match
-the seeded catalog (control_plane/migrations/0016_catalog.sql).
+the seeded catalog (control_plane/migrations/0015_catalog.sql).
 """
 
 from __future__ import annotations
