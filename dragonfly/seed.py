@@ -24,6 +24,8 @@ MEDIA_MODELS = (
 )
 SELLER_EMAIL = "demo-seller@dragonfly.local"
 BUYER_EMAIL = "demo-buyer@dragonfly.local"
+LOADTEST_EMAIL = "loadtest-buyer@dragonfly.local"  # enterprise plan (no rate limits), $100,000 of demo credit
+LOADTEST_CREDIT_CENTS = 10_000_000
 DEMO_PASSWORD = "demo-password-not-secret-1"  # local demo accounts only; printed nowhere else
 
 
@@ -37,10 +39,10 @@ def _check(resp: httpx.Response, what: str) -> Any:
     return resp.json() if resp.content else None
 
 
-def _account(http: httpx.Client, admin: str, email: str, credit_cents: int) -> str:
+def _account(http: httpx.Client, admin: str, email: str, credit_cents: int, plan: str = "pro") -> str:
     """Create (or find) a verified account; return a JWT for it."""
     resp = http.post("/api/admin/accounts", headers={"Authorization": f"Bearer {admin}"},
-                     json={"email": email, "password": DEMO_PASSWORD, "verified": True, "plan": "pro",
+                     json={"email": email, "password": DEMO_PASSWORD, "verified": True, "plan": plan,
                            "credit_cents": credit_cents, "trading_terms_accepted": True})
     if resp.status_code != 409:
         _check(resp, f"create {email}")
@@ -83,4 +85,17 @@ def seed_demo(control_url: str, admin_token: str, fake_base_url: str, fake_key: 
         if previous_key and key_works(previous_key):
             return previous_key
         created = _check(http.post("/api/keys", headers=buyer, json={"name": "demo"}), "create buyer key")
+        return str(created["key"])
+
+
+def seed_loadtest(control_url: str, admin_token: str, previous_key: str | None, key_works: Any) -> str:
+    """A buyer key for load tests: its account is on the enterprise plan (no per-minute limits, so a
+    load test measures the gateway, not the Pro plan's 300 requests a minute) with ample demo credit.
+    Run after `seed_demo` (it buys from the demo seller's listings)."""
+    if previous_key and key_works(previous_key):
+        return previous_key
+    with httpx.Client(base_url=control_url, timeout=30) as http:
+        token = _account(http, admin_token, LOADTEST_EMAIL, LOADTEST_CREDIT_CENTS, "enterprise")
+        buyer = {"Authorization": f"Bearer {token}"}
+        created = _check(http.post("/api/keys", headers=buyer, json={"name": "loadtest"}), "create load-test key")
         return str(created["key"])

@@ -7,7 +7,8 @@ print a curl that works.
 
 Honours every `DF_*` variable already set. State under `.dragonfly/` (git-ignored):
 `secret.env` (generated DF_SECRET_KEY and DF_ADMIN_TOKEN, kept across runs so keys
-stay valid) and `demo.env` (`DF_DEMO_KEY=sk-df-…`).
+stay valid), `demo.env` (`DF_DEMO_KEY=sk-df-…`, Pro plan) and `loadtest.env` (`DF_LOAD_KEY=sk-df-…`,
+enterprise plan: no rate limits, for `loadtests/`).
 
 The proxy gets no master secret, admin token or encryption key: only the key settings
 `wire.secret_keys.proxy_env` derives (as in production). When the secret changed while
@@ -28,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from dragonfly.procs import Supervisor, granian_cmd
-from dragonfly.seed import seed_demo
+from dragonfly.seed import seed_demo, seed_loadtest
 from dragonfly.services import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, ensure_postgres, ensure_redis
 from wire.secret_keys import SECRET_VARIABLES, proxy_env
 
@@ -104,6 +105,10 @@ def run_up() -> None:
         key = seed_demo(control_url, env["DF_ADMIN_TOKEN"], f"http://127.0.0.1:{fake_port}/v1", FAKE_UPSTREAM_KEY,
                         previous, lambda k: _accepted(proxy_url, k, tries=3))
         (STATE / "demo.env").write_text(f"DF_DEMO_KEY={key}\n")
+        load_key = seed_loadtest(control_url, env["DF_ADMIN_TOKEN"],
+                                 _read_env_file(STATE / "loadtest.env").get("DF_LOAD_KEY"),
+                                 lambda k: _accepted(proxy_url, k, tries=3))
+        (STATE / "loadtest.env").write_text(f"DF_LOAD_KEY={load_key}\n")
         if not _accepted(proxy_url, key, tries=100):
             raise SystemExit("the proxy did not accept the demo key within 10 s; see the logs above")
         _banner(proxy_port, control_port, fake_port)
@@ -149,12 +154,13 @@ Dragonfly is up.
   control plane  http://127.0.0.1:{control_port}   (OpenAPI: /api/openapi.json)
   fake provider  http://127.0.0.1:{fake_port}   (the demo seller's upstream)
   demo buyer key .dragonfly/demo.env      admin token: .dragonfly/secret.env
+  load-test key  .dragonfly/loadtest.env  (enterprise plan: no rate limits; see loadtests/)
 
 Try it:
   export $(cat .dragonfly/demo.env)
   curl {base}/v1/chat/completions \\
     -H "Authorization: Bearer $DF_DEMO_KEY" -H "Content-Type: application/json" \\
-    -d '{{"model": "deepseek/deepseek-chat", "messages": [{{"role": "user", "content": "Hello!"}}]}}'
+    -d '{{"model": "deepseek-chat", "messages": [{{"role": "user", "content": "Hello!"}}]}}'
 
 Ctrl-C stops everything.
 """, flush=True)

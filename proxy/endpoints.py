@@ -24,8 +24,7 @@ Dialect = Literal["openai", "anthropic"]
 class View(Protocol):
     """What the pipeline reads from every request body view."""
 
-    @property
-    def model(self) -> str: ...
+    model: str  # the pipeline replaces an alias with its canonical id
 
     @property
     def stream(self) -> bool | None: ...

@@ -65,12 +65,20 @@ def rewrite_body(body: bytes, upstream_model: str | None, include_usage: bool = 
     return orjson.dumps(doc)
 
 
-def cap_max_tokens(body: bytes, chat: ChatRequest) -> bytes:
-    """The body with `max_tokens` and `max_completion_tokens`, when both are present and differ,
-    both set to the smaller one: the per-choice cap reserved and billed
-    (`proxy.billing.meter.completion_cap`), whichever field the upstream honours. Unchanged
-    otherwise (a single field already is the cap)."""
+def cap_max_tokens(body: bytes, chat: ChatRequest, default_cap: int = 0) -> bytes:
+    """The body whose max-token fields agree with the per-choice cap reserved and billed
+    (`proxy.billing.meter.completion_cap`), whichever field the upstream honours:
+    - both `max_tokens` and `max_completion_tokens` present and different: both set to the smaller;
+    - neither present and the model has a `max_output_tokens` (`default_cap` > 0): `max_tokens` set
+      to it, so the upstream cannot produce more than was reserved;
+    - otherwise unchanged (a single field already is the cap)."""
     a, b = chat.max_tokens, chat.max_completion_tokens
+    if a is None and b is None:
+        if default_cap <= 0:
+            return body
+        doc = _doc(body)
+        doc["max_tokens"] = chat.max_tokens = default_cap
+        return orjson.dumps(doc)
     if a is None or b is None or a == b:
         return body
     try:

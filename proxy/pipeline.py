@@ -164,12 +164,15 @@ class ChatPipeline:
         body = await read_json_body(headers, receive, self._settings.max_body_bytes)
         view = endpoint.parse(body)
         check_costs(view, headers.get(b"anthropic-beta"))  # unpriced cost-raising fields: 400
+        view.model = index.canonical(view.model)  # an alias routes, is checked and billed as its model
+        asked_output = requested_output(view)  # rate limits: DF_LIMITS_DEFAULT_MAX_TOKENS when none is asked
         if isinstance(view, ChatRequest):
-            body = cap_max_tokens(body, view)  # both max-token fields sent upstream = the reserved cap
+            found = index.models.get(view.model)
+            body = cap_max_tokens(body, view, found.max_output_tokens if found is not None else 0)
         plan = self._plan(index, entry, view.model, endpoint, headers, peer, route_headers)
         out_extra: Out = [(b"request-id", rid)] if endpoint.dialect == "anthropic" else []
         if adm is not None and adm.limited:
-            await adm.reserve(len(body), requested_output(view), self._settings.limits_default_max_tokens)
+            await adm.reserve(len(body), asked_output, self._settings.limits_default_max_tokens)
             out_extra += adm.headers()
 
         meter = await self._reserve(index, entry, view, plan, len(body), rid.decode())
@@ -206,7 +209,8 @@ class ChatPipeline:
         if self._billing is None:
             return None
         model = index.models[view.model]
-        bounds = json_bounds(view, body_len, model.context_length, model.owned_by, "reasoning" in model.capabilities)
+        bounds = json_bounds(view, body_len, model.max_output_tokens or model.context_length, model.owned_by,
+                             "reasoning" in model.capabilities)
         if bounds is None:
             return None
         tried = plan.candidates[: plan.policy.max_attempts]
@@ -340,7 +344,7 @@ class ChatPipeline:
         limit = self._settings.max_upload_bytes
         upload = Upload(headers, receive, limit)
         await upload.read_head()
-        model = upload.head.fields["model"]
+        model = index.canonical(upload.head.fields["model"])
         plan = self._plan(index, entry, model, endpoint, headers, peer, route_headers)
         listing = plan.candidates[0]
         if adm is not None:

@@ -49,6 +49,8 @@ class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     context_length: int = 0
     capabilities: tuple[str, ...] = ("chat",)
     price_unit: PriceUnit = "token"  # what input_price/output_price count (see PRICE_UNITS)
+    max_output_tokens: int = 0  # completion tokens per choice when a request sets no cap (0 = context_length)
+    aliases: tuple[str, ...] = ()  # other names buyers may send as `model` (unique across the catalog)
 
 
 class Listing(msgspec.Struct, frozen=True, kw_only=True, gc=False):

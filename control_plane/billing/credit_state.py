@@ -1,8 +1,9 @@
 """The control plane's side of the Redis credit view (`wire.billing`): it writes what PostgreSQL
 knows, the proxies reserve and settle against it.
 
-- After a credit commits (top-up, admin credit, signup), `push(account)` raises the account's
-  `credit` to PostgreSQL's total (set-to-max: a late or repeated push never lowers it).
+- After a credit or an operator adjustment commits (top-up, admin credit, signup, debit, refund),
+  `push(account)` raises the account's `credit` and settled `spent` to PostgreSQL's totals
+  (set-to-max: a late or repeated push never lowers them).
 - `run()` checks every `interval_s` that `{p}bill:ready` exists; when Redis lost its data it
   rebuilds every account's `credit`/`spent` and every key's current-month `spent` from the
   ledger (set-to-max again), then sets `ready`. Until then proxies admit only against their
@@ -62,10 +63,11 @@ class CreditState:
     async def push(self, account_id: str) -> None:
         try:
             async with self._pool.acquire() as conn:
-                row = await conn.fetchrow(
-                    "SELECT credited FROM ledger_balances WHERE book = 'buyer' AND account_id = $1", account_id)
-            if row is not None:
-                await self._set_max([account_key(self._prefix, account_id)], ["credit", int(row["credited"]), "", 0])
+                row = await conn.fetchrow("SELECT credited, credited - balance AS spent FROM ledger_balances"
+                                          " WHERE book = 'buyer' AND account_id = $1", account_id)
+            if row is not None:  # spent too: an operator debit raises it (set-to-max, like the reconcile)
+                await self._set_max([account_key(self._prefix, account_id)],
+                                    ["credit", int(row["credited"]), "spent", int(row["spent"])])
         except Exception as exc:  # a lost push is healed by the periodic reconcile
             log.warning("credit push for %s failed: %s", account_id, exc)
 

@@ -18,7 +18,9 @@ from control_plane.snapshot.rows import (
 
 _PLANS = "SELECT name, rpm_limit, tpm_limit FROM plans"
 _MODELS = """
-SELECT id, owned_by, input_price, output_price, context_length, capabilities, price_unit FROM models WHERE active
+SELECT id, owned_by, input_price, output_price, context_length, capabilities, price_unit, max_output_tokens,
+       coalesce((SELECT array_agg(alias ORDER BY alias) FROM model_aliases WHERE model_id = models.id), '{}')
+FROM models WHERE active
 """
 _ACCOUNTS = """
 SELECT id::text, plan, status, trading_terms_accepted_at IS NOT NULL, rpm_limit, tpm_limit,
@@ -36,7 +38,8 @@ _FEES = "SELECT id, buyer_fee_bps, seller_fee_bps FROM fee_profiles"
 _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
-       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities, l.fee_profile_id,
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities,
+       CASE WHEN l.fee_profile_id = 'default' THEN coalesce(a.fee_profile_id, 'default') ELSE l.fee_profile_id END,
        l.admitted_at IS NOT NULL,
        coalesce((SELECT c.state FROM contracts c WHERE c.listing_id = l.id ORDER BY c.created_at DESC LIMIT 1),
                 'active'),
@@ -70,6 +73,8 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 context_length=r[4],
                 capabilities=tuple(r[5]),
                 price_unit=r[6],
+                max_output_tokens=r[7],
+                aliases=tuple(r[8]),
             )
             for r in await conn.fetch(_MODELS)
         ]

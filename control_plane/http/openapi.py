@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 
+from control_plane.http.openapi_inference import SCHEMAS, SECURITY_SCHEMES, inference_paths
 from control_plane.http.routes import Route
 from control_plane.schemas.envelopes import ErrorBody, Health
 from wire.errors import error_type
@@ -64,9 +66,12 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
                 "description": error_type(status),
                 "content": {"application/json": {"schema": by_type[ErrorBody]}},
             }
-        if "{id}" in route.path:
+        params = re.findall(r"\{(\w+)\}", route.path)
+        if params:
             op["parameters"] = [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+                {"name": name, "in": "path", "required": True,
+                 "schema": {"type": "string", "format": "uuid"} if name == "id" else {"type": "string"}}
+                for name in params
             ]
         if route.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": by_type[route.body]}}}
@@ -82,13 +87,17 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
                 },
             }
         }
+    paths.update(inference_paths())
+    components.update(SCHEMAS)
     doc = {
         "openapi": "3.1.0",
         "info": {
-            "title": "Dragonfly control plane",
+            "title": "Dragonfly",
             "version": version,
-            "description": "Accounts, buyer keys, routing profiles, billing and top-ups, seller pool keys, "
-            "listings and earnings.",
+            "description": "Inference (chat, messages, embeddings, audio, models) and the control plane: "
+            "accounts, buyer keys, routing profiles, billing and top-ups, seller pool keys, listings, earnings, "
+            "and the operator catalog. One document for the whole surface, at /api/openapi.json on the "
+            "proxy's base URL.",
         },
         "paths": paths,
         "components": {
@@ -97,6 +106,7 @@ def openapi_document(routes: list[Route], *, version: str = "0.1.0") -> bytes:
                 "loginToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "managementKey": {"type": "http", "scheme": "bearer", "description": "sk-df-… management key"},
                 "adminToken": {"type": "http", "scheme": "bearer", "description": "DF_ADMIN_TOKEN"},
+                **SECURITY_SCHEMES,
             },
         },
     }

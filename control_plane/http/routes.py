@@ -25,6 +25,7 @@ from control_plane.http import (
 )
 from control_plane.http.caller import Access
 from control_plane.http.context import Call
+from control_plane.http.operator_routes import operator_routes
 from control_plane.schemas import accounts as a
 from control_plane.schemas import admission as adm
 from control_plane.schemas import billing as b
@@ -401,6 +402,7 @@ def api_routes() -> list[Route]:
           "Mark an approved withdrawal paid with the transfer's reference", "admin", po.PayoutPaid,
           po.PayoutView, 200, (409,)),
         *_admission_routes(),
+        *operator_routes(Route),
     ]
 
 

@@ -156,6 +156,8 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
                 context_length=m.context_length,
                 capabilities=m.capabilities,
                 price_unit=m.price_unit if m.price_unit in PRICE_UNITS else "token",  # type: ignore[arg-type]
+                max_output_tokens=m.max_output_tokens or 0,
+                aliases=tuple(sorted(m.aliases)),
             )
             for m in sorted(rows.models, key=lambda m: m.id)
         ),

@@ -19,6 +19,8 @@ class ModelRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     context_length: int
     capabilities: tuple[str, ...]
     price_unit: str = "token"
+    max_output_tokens: int | None = None
+    aliases: tuple[str, ...] = ()
 
 
 class AccountRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -15,7 +15,8 @@ the model's `price_unit` says what a unit is:
 depend on its bytes (upstreams resize it: at most ~1,600 tokens for Anthropic, ~1,450 for GPT-4o
 at high detail, ~2,500 for GPT-4.1-mini's patches); a seller billing more for an image is
 capped. **chat: per choice the smaller of `max_completion_tokens` / `max_tokens` (else the
-model's context length) times `n` (`proxy.billing.meter.completion_cap`); messages: `max_tokens`.
+model's `max_output_tokens`, sent upstream as `max_tokens`, else its context length) times `n`
+(`proxy.billing.meter.completion_cap`); messages: `max_tokens`.
 
 Our own prompt count (used when the upstream reports none, marked `usage_estimated`): the
 tokens of the message and system text (chat, messages) or of the input strings plus one per
@@ -179,13 +180,14 @@ def embedding_parts(value: str | list[str | int | list[int]]) -> tuple[list[str]
     return [v for v in value if isinstance(v, str)], ids
 
 
-def json_bounds(view: object, body_len: int, context_length: int, family: str = "",
+def json_bounds(view: object, body_len: int, model_cap: int, family: str = "",
                 reasoning: bool = False) -> Bounds | None:
     """The bounds of a JSON-bodied request; None for a view no rule covers (not billed).
+    `model_cap`: the model's max_output_tokens, else its context length (`meter.completion_cap`).
     `reasoning`: the model has the `reasoning` capability (no JSON completion cross-check)."""
     if isinstance(view, ChatRequest):
         images, inline = chat_media(view)
-        return Bounds("token", body_len + images * IMAGE_TOKENS, completion_cap(view, context_length),
+        return Bounds("token", body_len + images * IMAGE_TOKENS, completion_cap(view, model_cap),
                       texts=lambda: chat_texts(view), family=family, extra_texts=lambda: chat_extra(view),
                       messages=len(view.messages), tools=bool(view.tools),
                       media_tokens=images * IMAGE_TOKENS + inline, cross_check=not reasoning)

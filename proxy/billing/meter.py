@@ -7,7 +7,8 @@ Rules, stated once (README "Billing"):
   the allowance and counted as a mismatch.
 - Completion cap: per choice the smaller of `max_completion_tokens` and `max_tokens` (the body
   sent upstream carries that value in every max-token field present,
-  `proxy.exchange.cap_max_tokens`), else the model's context length, else 32,768; times `n`.
+  `proxy.exchange.cap_max_tokens`), else the model's `max_output_tokens` (which the body sent
+  upstream then carries as `max_tokens`), else its context length, else 32,768; times `n`.
   Billed completion tokens never exceed it.
 - Upstream usage is used when reported (JSON `usage`; for streams the final `include_usage`
   chunk). Otherwise (no usage, broken or cancelled stream) we count ourselves and mark
@@ -96,11 +97,11 @@ class Metered(msgspec.Struct, kw_only=True):
     mismatch: bool = False
 
 
-def completion_cap(chat: ChatRequest, context_length: int) -> int:
-    """The most completion tokens billable: per choice the smaller max-token field given (else the
-    context length, else 32,768), times `n`."""
+def completion_cap(chat: ChatRequest, model_cap: int) -> int:
+    """The most completion tokens billable: per choice the smaller max-token field given (else
+    `model_cap`: the model's max_output_tokens, else its context length; else 32,768), times `n`."""
     a, b = chat.max_completion_tokens, chat.max_tokens
-    per_choice = (min(a, b) if a is not None and b is not None else a or b) or context_length \
+    per_choice = (min(a, b) if a is not None and b is not None else a or b) or model_cap \
         or DEFAULT_COMPLETION_CAP
     return per_choice * (chat.n or 1)
 

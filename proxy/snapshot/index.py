@@ -62,6 +62,11 @@ class RoutingIndex:
     stats: dict[str, ListingStats] = field(default_factory=dict)  # aggregated across proxies
     plans: dict[str, Plan] = field(default_factory=dict)
     fee_profiles: dict[str, FeeProfile] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> canonical model id (`model_aliases`)
+
+    def canonical(self, model: str) -> str:
+        """The catalog id a request's `model` names: itself, or the model carrying it as an alias."""
+        return self.aliases.get(model, model)
 
 
 class _ModelPricing(msgspec.Struct):
@@ -76,6 +81,8 @@ class _ModelOut(msgspec.Struct):
     pricing: _ModelPricing
     context_length: int
     capabilities: tuple[str, ...]
+    max_output_tokens: int
+    aliases: tuple[str, ...]
     object: str = "model"
     created: int = 0
 
@@ -145,6 +152,8 @@ def _models_json(models: list[Model], created: int) -> bytes:
                                   unit=f"usd_per_million_{m.price_unit}s"),
             context_length=m.context_length,
             capabilities=m.capabilities,
+            max_output_tokens=m.max_output_tokens or m.context_length,
+            aliases=m.aliases,
             created=created,
         )
         for m in sorted(models, key=lambda m: m.id)
@@ -191,7 +200,26 @@ def build_index(snap: Snapshot, keys: dict[str, KeyEntry] | None = None) -> Rout
         stats={s.listing_id: s for s in snap.stats},
         plans={p.name: p for p in snap.plans},
         fee_profiles=fee_profiles,
+        aliases=model_aliases(snap.models),
     )
+
+
+def model_aliases(models: tuple[Model, ...]) -> dict[str, str]:
+    """alias -> model id. An alias equal to a model id, or claimed by two models, resolves to
+    nothing (the control plane refuses both; an old or hand-made snapshot cannot misroute)."""
+    ids = {m.id for m in models}
+    out: dict[str, str] = {}
+    clashes: set[str] = set()
+    for m in models:
+        for alias in m.aliases:
+            if alias in ids:
+                continue
+            if alias in out and out[alias] != m.id:
+                clashes.add(alias)
+            out[alias] = m.id
+    for alias in clashes:
+        del out[alias]
+    return out
 
 
 listing_entry = _listing_entry  # public for routing tests and benchmarks

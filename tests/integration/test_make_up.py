@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 import signal
 import subprocess
@@ -22,6 +23,30 @@ from tests.support.redisdb import delete_prefix, new_prefix
 async def _forget(url: str, prefix: str) -> None:
     async with coredis.Redis.from_url(url, decode_responses=False) as redis:
         await delete_prefix(redis, prefix)
+
+
+def _locust_runs_clean(tmp_path: Path, base: str) -> None:
+    """The documented load test, short: `make up`'s load-test key (enterprise plan), 5 buyers for
+    8 s mixing JSON, streams, the Anthropic format and routing headers; no request fails."""
+    load_key = (tmp_path / ".dragonfly" / "loadtest.env").read_text().strip().removeprefix("DF_LOAD_KEY=")
+    assert load_key.startswith("sk-df-")
+    bin_dir = Path(sys.executable).parent
+    done = subprocess.run(
+        [str(bin_dir / "locust"), "-f", str(Path(__file__).parents[2] / "loadtests" / "locustfile.py"),
+         "--headless", "-u", "5", "-r", "5", "-t", "8s", "--host", base, "--csv", str(tmp_path / "load"),
+         "--only-summary"],
+        cwd=tmp_path, env={"PATH": str(bin_dir), "DF_LOAD_KEY": load_key, "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=120)
+    with (tmp_path / "load_stats.csv").open() as f:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(f)}
+    total = rows[("", "Aggregated")]
+    assert int(total["Request Count"]) > 0 and int(total["Failure Count"]) == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("chat.json", "chat.stream", "messages.json", "messages.stream", "chat.routed"):
+        assert int(rows[("POST", name)]["Request Count"]) > 0, name
+    for metric in ("TTFT", "E2E"):
+        assert int(rows[(metric, "chat.stream")]["Request Count"]) > 0 and (metric, "messages.stream") in rows
+    assert ("TPS", "chat.stream") in rows
 
 
 def test_up_starts_everything_and_the_readme_snippets_work(tmp_path: Path, pg_server_url: str, redis_url: str) -> None:
@@ -67,6 +92,10 @@ def test_up_starts_everything_and_the_readme_snippets_work(tmp_path: Path, pg_se
         speech = client.audio.speech.create(model="openai/tts-1", input="Hello", voice="alloy")
         assert speech.content[:4] == b"RIFF"  # the demo seller answers with a real WAV
         assert httpx.get(base + "/api/openapi.json").json()["openapi"].startswith("3.")
+        r = httpx.post(base + "/v1/chat/completions", timeout=20, headers={"Authorization": f"Bearer {key}"},
+                       json={"model": "deepseek-chat", "messages": [{"role": "user", "content": "Hi"}]})
+        assert r.status_code == 200, r.text  # the README's alias
+        _locust_runs_clean(tmp_path, base)
     finally:
         for c in clients:
             c.close()

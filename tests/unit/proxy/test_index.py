@@ -29,4 +29,5 @@ def test_models_json_is_the_documented_list() -> None:
     assert doc["object"] == "list"
     assert doc["data"][0] == {"id": "b/x", "owned_by": "b", "object": "model", "created": 0,
                               "pricing": {"input": "0.50", "output": "1.50", "unit": "usd_per_million_tokens"},
-                              "context_length": 1000, "capabilities": ["chat", "code"]}
+                              "context_length": 1000, "capabilities": ["chat", "code"],
+                              "max_output_tokens": 1000, "aliases": []}
