@@ -24,7 +24,6 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
-import coredis
 from blacksheep import Application, Content, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -47,6 +46,7 @@ from control_plane.http.openapi import openapi_document
 from control_plane.http.routes import api_routes
 from control_plane.mailer import ConsoleMailSender
 from control_plane.pool_key_health import PoolKeyHealth
+from control_plane.redis_client import open_redis
 from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
@@ -91,7 +91,7 @@ def create_app(settings: Settings) -> Application:
         )
         runtime.stack.push_async_callback(pool.close)
         redis = await runtime.stack.enter_async_context(
-            coredis.Redis.from_url(
+            open_redis(
                 settings.redis_url,
                 stream_timeout=settings.redis_timeout_s,
                 connect_timeout=settings.redis_timeout_s,

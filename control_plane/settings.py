@@ -4,7 +4,8 @@
 |---|---|---|
 | DF_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/dragonfly | PostgreSQL (truth) |
 | DF_REDIS_URL | redis://127.0.0.1:6379/0 | Redis (snapshots) |
-| DF_REDIS_PREFIX | df: | prefix of every Redis key we write |
+| DF_REDIS_PREFIX | df: | prefix of every Redis key we write (a hash tag on a Cluster: `{df:}`) |
+| DF_REDIS_CLUSTER | 0 | 1: DF_REDIS_URL is a Redis Cluster node (same as `redis+cluster://`) |
 | DF_SECRET_KEY | (required outside dev) | the master secret (one-key form of DF_SECRET_KEYS) |
 | DF_SECRET_KEYS | DF_SECRET_KEY | master secrets, newest first: sign/encrypt with the first, verify/open with any |
 | DF_ENCRYPTION_KEY(S) | derived per master secret | AES-GCM keys for seller upstream keys, newest first |
@@ -53,6 +54,7 @@ import msgspec
 
 from control_plane.billing.tron import AddressError, check_address
 from wire import secret_keys as keys
+from wire.redis_target import cluster_url, is_cluster, key_prefix
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/dragonfly"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -217,6 +219,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from the environment. Without DF_SECRET_KEY(S) a random one is used (dev only:
     tokens and key hashes then change on every restart)."""
     env = os.environ if env is None else env
+    redis_url = cluster_url(env.get("DF_REDIS_URL", "").strip() or DEFAULT_REDIS_URL, env.get("DF_REDIS_CLUSTER", ""))
     try:
         masters = keys.master_secrets(env) or (secrets.token_urlsafe(32),)
         seal = keys.seal_keys(env, masters)
@@ -228,8 +231,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     pool, dev_addresses = _trc20(env)
     return Settings(
         database_url=env.get("DF_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
-        redis_url=env.get("DF_REDIS_URL", "").strip() or DEFAULT_REDIS_URL,
-        redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
+        redis_url=redis_url,
+        redis_prefix=key_prefix(env.get("DF_REDIS_PREFIX", "df:"), is_cluster(redis_url)),
         secret_key=masters[0],
         encryption_key=data[0] if data else None,
         secret_keys=masters,

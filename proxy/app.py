@@ -32,6 +32,7 @@ from proxy.metrics import Metrics
 from proxy.pipeline import ChatPipeline
 from proxy.planner import no_caps
 from proxy.probe.worker import ProbeWorker
+from proxy.redis_client import open_redis
 from proxy.request_ids import new_request_id
 from proxy.responses import error_response
 from proxy.routing.stats import StatsBook
@@ -67,8 +68,8 @@ def make_billing(settings: ProxySettings) -> Billing | None:
         return None
 
     def connect() -> coredis.Redis[bytes]:
-        return coredis.Redis.from_url(
-            settings.billing_redis_url, decode_responses=False, connect_timeout=settings.billing_redis_timeout_s,
+        return open_redis(
+            settings.billing_redis_url, connect_timeout=settings.billing_redis_timeout_s,
             stream_timeout=settings.billing_redis_timeout_s)
 
     credit = RedisCredit(settings.redis_prefix)

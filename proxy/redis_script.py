@@ -12,6 +12,8 @@ import contextlib
 
 import coredis
 
+from proxy.redis_client import open_redis
+
 
 class ScriptClient:
     __slots__ = ("_url", "_timeout", "_lua", "_script", "_stack")
@@ -25,8 +27,8 @@ class ScriptClient:
 
     async def script(self) -> coredis.commands.Script[bytes]:
         if self._script is None:
-            client: coredis.Redis[bytes] = coredis.Redis.from_url(
-                self._url, decode_responses=False, connect_timeout=self._timeout, stream_timeout=self._timeout)
+            client: coredis.Redis[bytes] = open_redis(
+                self._url, connect_timeout=self._timeout, stream_timeout=self._timeout)
             redis = await self._stack.enter_async_context(client)
             self._script = redis.register_script(self._lua)
         return self._script

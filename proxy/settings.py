@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import msgspec
 
 from wire import secret_keys as keys
+from wire.redis_target import cluster_url, is_cluster, key_prefix
 
 log = logging.getLogger("dragonfly.proxy")
 
@@ -156,7 +157,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
     env = os.environ if env is None else env
     pepper, seal = _keys(env)
     snapshot_file = env.get("DF_SNAPSHOT_FILE", "")
-    redis_url = env.get("DF_REDIS_URL", "")
+    redis_url = cluster_url(env.get("DF_REDIS_URL", ""), env.get("DF_REDIS_CLUSTER", ""))
     if not snapshot_file and not redis_url:
         raise SystemExit("set DF_SNAPSHOT_FILE (a snapshot file) or DF_REDIS_URL (snapshots from Redis)")
     if redis_url and not snapshot_file and not seal:
@@ -170,7 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         seal_keys=seal,
         snapshot_file=snapshot_file,
         redis_url="" if snapshot_file else redis_url,
-        redis_prefix=env.get("DF_REDIS_PREFIX", "df:"),
+        redis_prefix=key_prefix(env.get("DF_REDIS_PREFIX", "df:"), is_cluster(redis_url)),
         snapshot_poll_s=_float(env, "DF_SNAPSHOT_POLL_S", 1.0),
         control_plane_url=env.get("DF_CONTROL_PLANE_URL", "").rstrip("/"),
         control_plane_timeout_s=_float(env, "DF_CONTROL_PLANE_TIMEOUT_S", 60.0),

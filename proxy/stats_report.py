@@ -16,6 +16,7 @@ import time
 
 import coredis
 
+from proxy.redis_client import open_redis
 from proxy.routing.stats import StatsBook
 from wire.stats import REPORT_MAX_AGE_S, StatsReport, encode_report, reports_key
 
@@ -35,8 +36,7 @@ class StatsReporter:
                            auth_failures=tuple(sorted(self._book.auth_failures.items())))
 
     async def run(self) -> None:
-        client: coredis.Redis[bytes] = coredis.Redis.from_url(self._url, decode_responses=False,
-                                                               connect_timeout=2.0, stream_timeout=5.0)
+        client: coredis.Redis[bytes] = open_redis(self._url, connect_timeout=2.0, stream_timeout=5.0)
         async with client:
             while True:
                 await asyncio.sleep(self._every)

@@ -1,6 +1,7 @@
 """The Redis layout of spendable credit and budgets, shared by the proxy (reserves, settles holds)
 and the control plane (writes credit, rebuilds after a loss). PostgreSQL is the truth; this is
-the hot path's fast, atomic view of it.
+the hot path's fast, atomic view of it. `{p}` is the key prefix (`wire.redis_target`: a hash tag on
+Redis Cluster, so every script's keys share one slot).
 
 - `{p}bill:ready`           exists while the state is loaded; missing -> rebuilt from PostgreSQL
 - `{p}bill:a:{account}`     hash: `credit` (all credits ever posted, PostgreSQL), `spent` (charges

@@ -16,7 +16,8 @@ the manifest, the publisher sends the overall version on channel
 versions changed, assembles a `Snapshot`, checks it, and swaps it in. Proxies also
 poll the manifest every few seconds, so a lost notice heals.
 
-`prefix` lets several deployments (and parallel test runs) share one Redis.
+`prefix` lets several deployments (and parallel test runs) share one Redis; on Redis Cluster it is
+the hash tag of every key (`wire.redis_target`).
 """
 
 from __future__ import annotations

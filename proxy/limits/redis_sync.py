@@ -38,7 +38,7 @@ class RedisLimitSync:
     def __init__(self, url: str, prefix: str, limiter: Limiter, interval_s: float, timeout_s: float,
                  clock_offset_s: float = 0.0) -> None:
         self._clock_offset = clock_offset_s  # added to Redis's clock (tests only)
-        self._tag = f"{prefix}{{rl}}:"  # one hash tag: every key of the script in one cluster slot
+        self._tag = f"{prefix}{{rl}}:"  # on a Cluster the prefix is the hash tag (wire.redis_target)
         self._limiter = limiter
         self._interval = interval_s
         self._timeout = timeout_s

@@ -26,7 +26,7 @@ then ten per limit: kind, limit, span, want, give, debt, entry, extra, probe, he
   in flight). Answers (held, cap - others - held, 0, 0, 0).
 
 Returns {live replicas, five numbers per limit}; numbers as strings (Lua floats survive). All
-keys carry one hash tag, so the script also runs on Redis Cluster (in one slot).
+keys start with the prefix, a hash tag on Redis Cluster (`wire.redis_target`): one slot.
 """
 
 ARGS_PER_OP = 10

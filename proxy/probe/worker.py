@@ -20,6 +20,7 @@ import coredis
 import msgspec
 
 from proxy.probe.runner import run_probe
+from proxy.redis_client import open_redis
 from proxy.snapshot.unseal import Unsealer
 from proxy.upstream.client import UpstreamClient
 from wire.probe import REPLY_TTL_S, ProbeCheck, ProbeRequest, ProbeResult, decode_request, encode, probe_requests_key
@@ -40,8 +41,7 @@ class ProbeWorker:
         self._running: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        client: coredis.Redis[bytes] = coredis.Redis.from_url(self._url, decode_responses=False,
-                                                               connect_timeout=2.0, stream_timeout=5.0)
+        client: coredis.Redis[bytes] = open_redis(self._url, connect_timeout=2.0, stream_timeout=5.0)
         async with client:
             while True:
                 await self._slots.acquire()

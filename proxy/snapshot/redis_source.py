@@ -19,6 +19,7 @@ import logging
 import coredis
 import msgspec
 
+from proxy.redis_client import open_redis
 from proxy.snapshot.assemble import SectionAssembler
 from proxy.snapshot.store import SnapshotStore
 from proxy.snapshot.unseal import Unsealer
@@ -45,8 +46,8 @@ class RedisSnapshotSource:
 
     async def _client(self) -> coredis.Redis[bytes]:
         if self._redis is None:
-            client: coredis.Redis[bytes] = coredis.Redis.from_url(
-                self._url, decode_responses=False, connect_timeout=2.0, stream_timeout=_REDIS_TIMEOUT_S
+            client: coredis.Redis[bytes] = open_redis(
+                self._url, connect_timeout=2.0, stream_timeout=_REDIS_TIMEOUT_S
             )
             self._redis = await self._stack.enter_async_context(client)
         return self._redis
