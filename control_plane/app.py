@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import coredis
 from blacksheep import Application, Content, Request, Response
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from control_plane.auth.tokens import derive_jwt_key
 from control_plane.billing import chain, consumer_name
@@ -42,6 +42,8 @@ from control_plane.http.ip_limit import IpLimiter
 from control_plane.http.openapi import openapi_document
 from control_plane.http.routes import api_routes
 from control_plane.mailer import ConsoleMailSender
+from control_plane.metrics import ControlPlaneMetrics
+from control_plane.metrics_loop import run_metrics_loop
 from control_plane.pool_key_health import PoolKeyHealth
 from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
@@ -74,8 +76,8 @@ def create_app(settings: Settings) -> Application:
     runtime = Runtime()
     box = SecretBox(*data_keys(settings.secret_keys, settings.encryption_keys))
     sealer = Sealer(settings.seal_keys[0])
-    registry = CollectorRegistry()
-    health = PoolKeyHealth(box, registry)
+    metrics = ControlPlaneMetrics(CollectorRegistry(), settings.metrics_sellers)
+    health = PoolKeyHealth(box, metrics.own)
     routes = api_routes()
     openapi = openapi_document(routes)
 
@@ -103,7 +105,7 @@ def create_app(settings: Settings) -> Application:
         name = consumer_name.claim(settings.consumer_name or consumer_name.default_base(settings.control_port),
                                    settings.redis_url, settings.redis_prefix)
         runtime.stack.callback(name.release)
-        consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name)
+        consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name, metrics=metrics)
         log.info("settlement consumer %s", name.name)
 
         runtime.services = Services(
@@ -145,6 +147,7 @@ def create_app(settings: Settings) -> Application:
             debounce_s=settings.snapshot_debounce_ms / 1000,
             max_delay_s=settings.snapshot_max_delay_ms / 1000,
             resync_s=settings.snapshot_resync_s,
+            metrics=metrics,
         )
         runtime.publisher = publisher
         runtime.tasks += [
@@ -161,6 +164,8 @@ def create_app(settings: Settings) -> Application:
             asyncio.create_task(mailer.run(), name="mail-sender"),  # noqa: TID251
             asyncio.create_task(consumer.run(), name="usage-settlement"),  # noqa: TID251
             asyncio.create_task(credit_state.run(), name="billing-state"),  # noqa: TID251
+            asyncio.create_task(run_metrics_loop(metrics, redis, pool, settings.redis_prefix,  # noqa: TID251
+                                                 settings.ledger_check_s), name="metrics"),
         ]
         if settings.trc20_dev_addresses:
             log.warning("DF_TRC20_ADDRESSES=dev: top-up addresses are derived and nobody holds their keys; "
@@ -189,7 +194,7 @@ def create_app(settings: Settings) -> Application:
         return runtime.services
 
     for route in routes:
-        app.router.add(route.method, route.path, bind(route, services))
+        app.router.add(route.method, route.path, metrics.timed(route.path, route.method, bind(route, services)))
 
     async def healthz(_: Request) -> Response:
         return json_response(
@@ -210,19 +215,19 @@ def create_app(settings: Settings) -> Application:
 
     metrics_networks = tuple(ipaddress.ip_network(c, strict=False) for c in settings.metrics_networks)
 
-    async def metrics(request: Request) -> Response:
+    async def metrics_page(request: Request) -> Response:
         if not metrics_allowed(request.client_ip, request.get_first_header(b"authorization"), metrics_networks,
                                settings.metrics_token):
             return error_response(403, "/metrics answers only DF_METRICS_NETWORKS (loopback by default) or "
                                   "Authorization: Bearer $DF_METRICS_TOKEN")
-        return Response(200, None, Content(b"text/plain; version=0.0.4; charset=utf-8", generate_latest(registry)))
+        return Response(200, None, Content(b"text/plain; version=0.0.4; charset=utf-8", metrics.render()))
 
     async def openapi_json(_: Request) -> Response:
         return Response(200, None, Content(b"application/json", openapi))
 
     app.router.add_get("/healthz", plain(healthz))
     app.router.add_get("/readyz", plain(readyz))
-    app.router.add_get("/metrics", plain(metrics))
+    app.router.add_get("/metrics", plain(metrics_page))
     app.router.add_get("/api/openapi.json", plain(openapi_json))
-    app.router.fallback = plain(not_found)
+    app.router.fallback = metrics.timed("unmatched", "*", plain(not_found))
     return app

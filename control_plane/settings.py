@@ -34,6 +34,8 @@
 | DF_UPSTREAM_PORTS | 80,443,8443 | ports a seller base URL may name (`any`; DF_ALLOW_PRIVATE_UPSTREAMS=1 too) |
 | DF_BODY_READ_TIMEOUT_S | 10 | longest a request body may take to arrive (408); over 64 KiB: 413 while read |
 | DF_METRICS_NETWORKS / DF_METRICS_TOKEN | loopback / unset | who may read /metrics (peers, or a bearer token) |
+| DF_METRICS_SELLERS | 100 | sellers with their own `seller` label on /metrics (the rest: `other`) |
+| DF_LEDGER_CHECK_S | 3600 | how often the ledger check runs for `dragonfly_ledger_check_ok` (0 = never) |
 | DF_ADMIN_FAILS_PER_IP_PER_MIN | 10 | wrong operator tokens per client IP per minute before 429 (0 = no limit) |
 | DF_MAX_ROUTING_PROFILES / DF_MAX_KEYS / DF_MAX_MANAGEMENT_KEYS | 20 / 100 / 20 | per-account quotas (403) |
 | DF_MAX_POOL_KEYS / DF_MAX_LISTINGS / DF_MAX_OPEN_PAYMENTS | 50 / 200 / 3 | per-account quotas (`http/quotas.py`) |
@@ -107,6 +109,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_fails_per_ip_per_min: int = 10
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # peers that may read /metrics
     metrics_token: str = ""  # bearer token that may read /metrics from anywhere
+    metrics_sellers: int = 100  # sellers with their own label on /metrics
+    ledger_check_s: int = 3600  # period of the ledger check behind dragonfly_ledger_check_ok (0 = never)
     quotas: Quotas = Quotas()
 
 
@@ -251,5 +255,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_fails_per_ip_per_min=_int(env, "DF_ADMIN_FAILS_PER_IP_PER_MIN", 10),
         metrics_networks=_networks(env, "DF_METRICS_NETWORKS", ("127.0.0.0/8", "::1/128")),
         metrics_token=env.get("DF_METRICS_TOKEN", "").strip(),
+        metrics_sellers=_int(env, "DF_METRICS_SELLERS", 100),
+        ledger_check_s=_int(env, "DF_LEDGER_CHECK_S", 3600),
         quotas=_quotas(env),
     )

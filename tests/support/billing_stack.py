@@ -201,13 +201,14 @@ def until(predicate: object, limit_s: float = 10.0) -> None:
 @contextmanager
 def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
                   proxy_env: dict[str, str] | None = None, proxies: int = 1,
-                  respawn: bool = False) -> Iterator[BillingStack]:
+                  respawn: bool = False, workers: int = 1,
+                  control_env_extra: dict[str, str] | None = None) -> Iterator[BillingStack]:
     """`proxies` proxy processes (replicas) share the Redis, the control plane and the fake seller;
     `respawn`: Granian restarts a proxy worker that died (as `dragonfly proxy` runs it)."""
     admin = "admin-" + secrets.token_hex(12)
     common = {"DF_SECRET_KEY": secrets.token_urlsafe(32), "DF_REDIS_URL": redis_url, "DF_REDIS_PREFIX": prefix}
     control_env = {**common, "DF_DATABASE_URL": database_url, "DF_ADMIN_TOKEN": admin,
-                   "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_TRC20_ADDRESSES": "dev"}
+                   "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_TRC20_ADDRESSES": "dev", **(control_env_extra or {})}
     # the proxy holds what production gives it: no master secret (wire.secret_keys)
     keys = secret_keys.proxy_env(common)
     penv = {**common, **keys, "DF_SNAPSHOT_POLL_S": "0.2", **(proxy_env or {})}
@@ -217,7 +218,7 @@ def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
         fake = started.enter_context(granian("fake_provider.asgi:app", log_dir=logs,
                                              env={"DF_FAKE_API_KEY": "sk-upstream-bill"}))
         servers = [started.enter_context(granian(
-            "proxy.asgi:app", log_dir=logs, ready_path="/healthz", respawn=respawn,
+            "proxy.asgi:app", log_dir=logs, ready_path="/healthz", respawn=respawn, workers=workers,
             env={"DF_USAGE_SPOOL_DIR": str(logs / f"spool{i or ''}"), **penv,
                  "DF_CONTROL_PLANE_URL": control.url})) for i in range(proxies)]
         stack = BillingStack(proxy=servers[0], control=control, fake=fake, admin=admin, database_url=database_url,
