@@ -24,6 +24,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import coredis
+import httpx
 from blacksheep import Application, Content, Request, Response
 from prometheus_client import CollectorRegistry
 
@@ -49,6 +50,7 @@ from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
 from control_plane.snapshot.live_stats import live_stats
+from control_plane.snapshot.prom_stats import prometheus_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
 from control_plane.snapshot.seal import Sealer
@@ -76,7 +78,7 @@ def create_app(settings: Settings) -> Application:
     runtime = Runtime()
     box = SecretBox(*data_keys(settings.secret_keys, settings.encryption_keys))
     sealer = Sealer(settings.seal_keys[0])
-    metrics = ControlPlaneMetrics(CollectorRegistry(), settings.metrics_sellers)
+    metrics = ControlPlaneMetrics(CollectorRegistry(), settings.metrics_sellers, settings.metrics_listings)
     health = PoolKeyHealth(box, metrics.own)
     routes = api_routes()
     openapi = openapi_document(routes)
@@ -123,6 +125,7 @@ def create_app(settings: Settings) -> Application:
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
+        prom = await runtime.stack.enter_async_context(httpx.AsyncClient(timeout=settings.prometheus_timeout_s))
         async with pool.acquire() as conn:
             await health.scan(conn)  # ERROR per pool key that does not decrypt, before the first build
 
@@ -130,7 +133,9 @@ def create_app(settings: Settings) -> Application:
             async with pool.acquire() as conn:
                 opened = await health.scan(conn)
                 rows = await fetch_snapshot_rows(conn)
-            stats = await live_stats(redis, settings.redis_prefix)
+            stats = (await prometheus_stats(prom, settings.prometheus_url, settings.prometheus_window,
+                                            settings.prometheus_quantile)
+                     if settings.stats_source == "prometheus" else await live_stats(redis, settings.redis_prefix))
 
             def open_key(blob: bytes, seller: str, key: str) -> str:
                 plain = opened.get(key)

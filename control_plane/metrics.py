@@ -33,13 +33,13 @@ _MICRO = 1_000_000
 
 
 class ControlPlaneMetrics:
-    def __init__(self, registry: CollectorRegistry, max_sellers: int = 100) -> None:
+    def __init__(self, registry: CollectorRegistry, max_sellers: int = 100, max_listings: int = 200) -> None:
         directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         self.registry = registry
         r = self.own = CollectorRegistry() if directory else registry  # where our metric objects register
         if directory:
             MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-        self._max_sellers = max_sellers
+        self._max_sellers, self._max_listings = max_sellers, max_listings
         self._sellers: set[str] = set()
         self.events = Counter("dragonfly_settlement_events", "Usage events handled by settlement, by outcome "
                               "(settled, replayed: already settled, dead: undecodable or refused).", ["outcome"],
@@ -78,6 +78,13 @@ class ControlPlaneMetrics:
                              registry=r, multiprocess_mode="mostrecent")
         self.listings = Gauge("dragonfly_market_listings", "Listings routed, by model and provider.",
                               ["model", "provider"], registry=r, multiprocess_mode="mostrecent")
+        self.by_state = Gauge("dragonfly_market_listings_by_state", "Listings in the database by state (active, "
+                              "paused) and routed (in the snapshot).", ["state"], registry=r,
+                              multiprocess_mode="mostrecent")
+        self.listing_info = Gauge("dragonfly_market_listing_info", "1 per routed listing (0 once it left the "
+                                  "snapshot), naming its seller, model and provider: join proxy series on `listing`.",
+                                  ["listing", "seller", "model", "provider"], registry=r,
+                                  multiprocess_mode="mostrecent")
         self.asks = Gauge("dragonfly_market_ask_usd_per_million_tokens", "Asks of routed listings per model "
                           "(min, median, max), per million tokens.", ["model", "side", "stat"], registry=r,
                           multiprocess_mode="mostrecent")
@@ -113,8 +120,12 @@ class ControlPlaneMetrics:
             counts[(lst.model, lst.provider)] = counts.get((lst.model, lst.provider), 0) + 1
             asks.setdefault((lst.model, "input"), []).append(lst.ask_input)
             asks.setdefault((lst.model, "output"), []).append(lst.ask_output)
-        for labels in self.listings._metrics:
-            self.listings.labels(*labels).set(0)
+        for gauge in (self.listings, self.listing_info):
+            for labels in list(gauge._metrics):
+                gauge.labels(*labels).set(0)
+        for lst in sorted(snap.listings, key=lambda x: x.id)[:self._max_listings]:
+            self.listing_info.labels(lst.id, self._seller(lst.seller_account_id), lst.model, lst.provider).set(1)
+        self.by_state.labels("routed").set(len(snap.listings))
         for (model, provider), n in counts.items():
             self.listings.labels(model, provider).set(n)
         for (model, side), values in asks.items():

@@ -41,10 +41,10 @@ class Families:
                              _SEEN, buckets=TPS_BUCKETS, registry=r)
         self.attempts = Histogram("gateway_upstream_attempts", "Upstream attempts per inference request.", ["model"],
                                   buckets=ATTEMPT_BUCKETS, registry=r)
-        self.listing_requests = Counter("gateway_listing_requests", "Upstream attempts per listing.", ["listing"],
-                                        registry=r)
+        self.listing_requests = Counter("gateway_listing_requests", "Upstream attempts per listing.",
+                                        ["listing", "provider"], registry=r)
         self.listing_failures = Counter("gateway_listing_failures", "Failed upstream attempts per listing.",
-                                        ["listing"], registry=r)
+                                        ["listing", "provider"], registry=r)
         self.ejections = Counter("gateway_listing_ejections", "Times the listing was ejected (outlier detection).",
                                  ["listing", "provider"], registry=r)
         self.budget_refused = Counter("gateway_retry_budget_refused", "Fallback attempts refused by the retry budget.",

@@ -130,12 +130,10 @@ class Metrics:
                 _, provider, label = self.labels.of(lid)
                 for name, v in (("req", h.samples), ("fail", h.failures), ("ej", h.ejections_total)):
                     per.setdefault((name, provider), Counter())[label] += v
+            families = {"req": f.listing_requests, "fail": f.listing_failures, "ej": f.ejections}
             for (name, provider), counts in per.items():
                 for label, v in counts.items():
-                    if name == "ej":
-                        self._add(f.ejections, (label, provider), v)
-                    else:
-                        self._add(f.listing_requests if name == "req" else f.listing_failures, (label,), v)
+                    self._add(families[name], (label, provider), v)
             self._add(f.budget_refused, (), self._budget.refused)
         if self._limiter is not None:
             for name, n in list(self._limiter.rejections.items()):

@@ -63,10 +63,10 @@ class Prometheus:
 
 @contextmanager
 def prometheus(workdir: Path, jobs: dict[str, Sequence[str]], *, rules: Sequence[Path] = (),
-               headers: dict[str, str] | None = None) -> Iterator[Prometheus]:
+               headers: dict[str, str] | None = None, port: int | None = None) -> Iterator[Prometheus]:
     """Scrape `jobs` (name -> host:port targets) every second; `headers`: an Authorization bearer."""
     binary, _ = ensure_prometheus()
-    port = free_port()
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     bearer = (headers or {}).get("Authorization", "").removeprefix("Bearer ")
     lines = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s"]
