@@ -11,8 +11,8 @@ Caps (README "Billing": "Charge caps"), enforced here whatever the proxy sent:
   (read under a row lock, so concurrent settlements of one buyer see each other).
 A capped charge keeps its payout/fee split (`wire.pricing.capped`); the micro-USD cut off is
 recorded in `generations.capped_micro_usd` (shown by `/v1/generation`) and logged as a warning
-naming the request and listing (the control plane has no metrics endpoint; operators query
-`generations WHERE capped_micro_usd > 0`, indexed by listing).
+naming the request and listing; the consumer counts it in `dragonfly_settlement_capped_total`
+(operators find the requests with `generations WHERE capped_micro_usd > 0`, indexed by listing).
 """
 
 from __future__ import annotations
