@@ -15,8 +15,9 @@ import os
 import time
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client import Counter as PromCounter
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -69,9 +70,17 @@ def _label_map(index: RoutingIndex, max_listings: int) -> dict[str, tuple[str, s
     return {e.id: (e.listing.model, e.provider, e.id if i < max_listings else "other") for i, e in enumerate(entries)}
 
 
+class _Children(NamedTuple):
+    ttft: Histogram
+    tps: Histogram
+    gap: Histogram
+    duration: Histogram
+    attempts: Histogram
+
+
 class Metrics:
     __slots__ = ("requests", "labels", "fam", "_registry", "_dir", "_store", "_book", "_budget", "_limiter", "_sync",
-                 "_billing", "_seen", "_synced_at")
+                 "_billing", "_seen", "_synced_at", "_kids")
 
     def __init__(self, store: SnapshotStore, limiter: Limiter | None = None, sync: RedisLimitSync | None = None,
                  max_listings: int = 200) -> None:
@@ -89,6 +98,7 @@ class Metrics:
         self._billing: Billing | None = None
         self._seen: dict[tuple[str, tuple[str, ...]], float] = {}  # counter values already exported
         self._synced_at = 0.0
+        self._kids: dict[tuple[str, str, str], _Children] = {}  # bounded like the label sets
 
     def attach_billing(self, billing: Billing) -> None:
         self._billing = billing
@@ -97,20 +107,30 @@ class Metrics:
         self._book, self._budget = book, budget
         book.observer = self
 
-    # --- histograms -------------------------------------------------------------------------------
+    # --- histograms (children cached per label set: `labels()` costs more than the observation) ------
+    def _children(self, listing_id: str | None) -> _Children:
+        labels = self.labels.of(listing_id) if listing_id else ("none", "none", "other")
+        found = self._kids.get(labels)
+        if found is None:
+            f = self.fam
+            found = self._kids[labels] = _Children(f.ttft.labels(*labels), f.tps.labels(*labels),
+                                                   f.gap.labels(*labels), f.duration.labels(*labels[:2]),
+                                                   f.attempts.labels(labels[0]))
+        return found
+
     def ttft(self, listing_id: str, seconds: float) -> None:
-        self.fam.ttft.labels(*self.labels.of(listing_id)).observe(seconds)
+        self._children(listing_id).ttft.observe(seconds)
 
     def stream_end(self, listing_id: str, tps: float) -> None:
-        labels = self.labels.of(listing_id)
-        self.fam.tps.labels(*labels).observe(tps)
-        self.fam.gap.labels(*labels).observe(1.0 / tps)
+        kids = self._children(listing_id)
+        kids.tps.observe(tps)
+        kids.gap.observe(1.0 / tps)
 
     def request_end(self, listing_id: str | None, attempts: int, seconds: float) -> None:
-        model, provider, _ = self.labels.of(listing_id) if listing_id else ("none", "none", "")
-        self.fam.duration.labels(model, provider).observe(seconds)
+        kids = self._children(listing_id)
+        kids.duration.observe(seconds)
         if attempts:
-            self.fam.attempts.labels(model).observe(attempts)
+            kids.attempts.observe(attempts)
 
     # --- counters from plain dicts ----------------------------------------------------------------
     def _add(self, counter: PromCounter, labels: tuple[str, ...], value: float) -> None:
