@@ -1,9 +1,10 @@
 """Composition root: builds every object from settings; starts and stops background tasks.
 
 Background tasks (created here only, cancelled on stop): the PostgreSQL change listener,
-the snapshot publisher loop, the console mail sender, the usage settlement consumer, the
-billing-state keeper (rebuilds the Redis credit view from PostgreSQL when lost) and, with
-`DF_CHAIN_WATCHER=dev`, the chain watcher that confirms top-up deposits.
+the snapshot publisher loop, the admission-probe scheduler (`control_plane.admission`), the
+console mail sender, the usage settlement consumer, the billing-state keeper (rebuilds the
+Redis credit view from PostgreSQL when lost) and, with `DF_CHAIN_WATCHER=dev`, the chain
+watcher that confirms top-up deposits.
 
 Keys (`wire.secret_keys`): JWTs and pool keys use the control plane's own keys; snapshots
 carry upstream keys sealed with the first DF_SEAL_KEYS key. Pool keys that do not decrypt
@@ -28,6 +29,9 @@ import httpx
 from blacksheep import Application, Content, Request, Response
 from prometheus_client import CollectorRegistry
 
+from control_plane.admission.probe_client import ProbeClient
+from control_plane.admission.scheduler import run_scheduler
+from control_plane.admission.service import Admission
 from control_plane.auth.tokens import derive_jwt_key
 from control_plane.billing import chain, consumer_name
 from control_plane.billing.consumer import UsageConsumer
@@ -110,6 +114,9 @@ def create_app(settings: Settings) -> Application:
         consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name, metrics=metrics)
         log.info("settlement consumer %s", name.name)
 
+        admission = Admission(pool, box, ProbeClient(redis, settings.redis_prefix, settings.seal_keys[0],
+                                                     settings.probe_timeout_s), settings)
+        runtime.stack.push_async_callback(admission.close)
         runtime.services = Services(
             settings=settings,
             pool=pool,
@@ -123,6 +130,8 @@ def create_app(settings: Settings) -> Application:
                                  "signup": settings.signup_per_ip_per_min,
                                  "admin": settings.admin_fails_per_ip_per_min}, settings.redis_timeout_s),
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
+            admission=admission,
+            live_stats=lambda: live_stats(redis, settings.redis_prefix),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
         prom = await runtime.stack.enter_async_context(httpx.AsyncClient(timeout=settings.prometheus_timeout_s))
@@ -171,6 +180,9 @@ def create_app(settings: Settings) -> Application:
             asyncio.create_task(credit_state.run(), name="billing-state"),  # noqa: TID251
             asyncio.create_task(run_metrics_loop(metrics, redis, pool, settings.redis_prefix,  # noqa: TID251
                                                  settings.ledger_check_s), name="metrics"),
+            asyncio.create_task(run_scheduler(  # noqa: TID251
+                admission, pool, redis, settings.redis_prefix, settings.probe_tick_s, settings.probe_timeout_s + 10,
+                settings.admission), name="admission-probes"),
         ]
         if settings.trc20_dev_addresses:
             log.warning("DF_TRC20_ADDRESSES=dev: top-up addresses are derived and nobody holds their keys; "

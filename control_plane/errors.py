@@ -3,6 +3,7 @@
     ControlPlaneError (500 internal_error)
     ├── BadRequest (400)            a body, field or query value is wrong; names the field
     ├── Unauthorized (401)          no or bad credentials
+    ├── InsufficientBalance (402)   more money asked for than is available (a withdrawal)
     ├── Forbidden (403)             credentials fine, not allowed (scope, unverified, suspended)
     ├── NotFound (404)              no such object *for this caller* (other owners' objects too)
     ├── Conflict (409)              a uniqueness or state conflict (email taken, key in use)
@@ -40,6 +41,10 @@ class BadRequest(ControlPlaneError):
 
 class Unauthorized(ControlPlaneError):
     status = 401
+
+
+class InsufficientBalance(ControlPlaneError):
+    status = 402
 
 
 class Forbidden(ControlPlaneError):

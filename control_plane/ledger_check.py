@@ -13,7 +13,13 @@ Invariants, over the whole ledger (exit 0 when all hold, 1 with one line per vio
  7. every confirmed top-up payment has exactly one `topup` journal (its own payment id and account,
     external -received, buyer +received) and every topup journal has its confirmed payment; no
     payment was confirmed at or after its expiry;
- 8. no two payment intents held one deposit address at the same time.
+ 8. no two payment intents held one deposit address at the same time;
+ 9. every payout has exactly one `payout_request` journal (seller -amount, payout_pending +amount),
+    one `payout_reject` (payout_pending -amount, seller +amount) iff rejected, one `payout_paid`
+    (payout_pending -amount, external +amount) iff paid, each of its own account; every payout
+    journal has its payout;
+10. each seller's `payout_pending` balance equals its payouts still requested or approved, and no
+    seller balance is below zero (withdrawals never take more than was earned).
 Warnings (printed, not failures): buyer balances below zero (settlement never takes a balance below
 zero; only charges settled before that rule existed can have).
 """
@@ -86,6 +92,36 @@ CHECKS: dict[str, str] = {
           ON b.address = a.address AND a.id < b.id
          AND a.created_at < coalesce(b.confirmed_at, b.expires_at)
          AND b.created_at < coalesce(a.confirmed_at, a.expires_at)
+        LIMIT 20""",
+    "every payout step has its journal": """
+        SELECT 'payout ' || p.id::text FROM payouts p
+        WHERE (SELECT count(*) FROM ledger_journals j WHERE j.payout_id = p.id AND j.kind = 'payout_request') <> 1
+           OR (SELECT count(*) FROM ledger_journals j WHERE j.payout_id = p.id AND j.kind = 'payout_reject')
+                <> (p.status = 'rejected')::int
+           OR (SELECT count(*) FROM ledger_journals j WHERE j.payout_id = p.id AND j.kind = 'payout_paid')
+                <> (p.status = 'paid')::int
+        UNION ALL
+        SELECT 'journal ' || j.id::text FROM ledger_journals j LEFT JOIN payouts p ON p.id = j.payout_id
+        WHERE j.payout_id IS NOT NULL AND (
+              p.id IS NULL OR j.account_id <> p.account_id
+           OR (SELECT count(*) FROM ledger_postings x WHERE x.journal_id = j.id) <> 2
+           OR (SELECT coalesce(sum(x.amount), 0) FROM ledger_postings x WHERE x.journal_id = j.id
+               AND x.book = 'payout_pending' AND x.account_id = p.account_id)
+                <> CASE j.kind WHEN 'payout_request' THEN p.amount_micro_usd ELSE -p.amount_micro_usd END
+           OR (SELECT coalesce(sum(x.amount), 0) FROM ledger_postings x WHERE x.journal_id = j.id
+               AND x.book = CASE j.kind WHEN 'payout_paid' THEN 'external' ELSE 'seller' END
+               AND x.account_id = CASE j.kind WHEN 'payout_paid' THEN '00000000-0000-0000-0000-000000000000'::uuid
+                                              ELSE p.account_id END)
+                <> CASE j.kind WHEN 'payout_request' THEN -p.amount_micro_usd ELSE p.amount_micro_usd END)
+        LIMIT 20""",
+    "pending payouts equal open withdrawals; seller balances not below zero": """
+        SELECT 'pending ' || coalesce(b.account_id, o.account_id)::text
+        FROM (SELECT account_id, balance FROM ledger_balances WHERE book = 'payout_pending') b
+        FULL JOIN (SELECT account_id, sum(amount_micro_usd) AS total FROM payouts
+                   WHERE status IN ('requested', 'approved') GROUP BY account_id) o ON o.account_id = b.account_id
+        WHERE coalesce(b.balance, 0) <> coalesce(o.total, 0)
+        UNION ALL
+        SELECT 'seller ' || account_id::text FROM ledger_balances WHERE book = 'seller' AND balance < 0
         LIMIT 20""",
 }
 

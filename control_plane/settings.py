@@ -29,6 +29,9 @@
 | DF_CHAIN_WATCHER | none | `none`: operators confirm (POST /api/admin/payments/{id}/confirm); |
 |   |   | `dev`: every open intent counts as paid in full after 3 s (development only) |
 | DF_EARNINGS_LOCK_S | 604800 | seller earnings younger than this are locked (reserve against disputes) |
+| DF_PRICE_REVIEW_BAND_BPS | 5000 | a listing price change moving an ask more than this (bps of the current ask) waits |
+|   |   | for the seller's POST /v1/market/listings/{id}/confirm-price (price review) |
+| DF_PRICE_FLOOR_BPS | 1000 | catalog floor: an ask below this share of the catalog price also goes to review |
 | DF_CONSUMER_NAME | cp-{hostname}-{DF_CONTROL_PORT} | settlement consumer name base; unique per replica |
 |   |   | (`control_plane.billing.consumer_name`: a per-host slot number is appended) |
 | DF_UPSTREAM_PORTS | 80,443,8443 | ports a seller base URL may name (`any`; DF_ALLOW_PRIVATE_UPSTREAMS=1 too) |
@@ -109,6 +112,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_ttl_s: int = 1800
     chain_watcher: str = "none"  # "none" | "dev"
     earnings_lock_s: int = 7 * 86400
+    price_review_band_bps: int = 5000  # price review (control_plane.http.listing_pricing)
+    price_floor_bps: int = 1000
     consumer_name: str = ""  # DF_CONSUMER_NAME; "" = the per-host default (`control_plane.billing.consumer_name`)
     upstream_ports: tuple[int, ...] = (80, 443, 8443)  # () = any port
     body_read_timeout_s: float = 10.0
@@ -124,6 +129,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     prometheus_timeout_s: float = 2.0
     ledger_check_s: int = 3600  # period of the ledger check behind dragonfly_ledger_check_ok (0 = never)
     quotas: Quotas = Quotas()
+    # admission probes and contracts (README "Admission", "Contracts")
+    admission: bool = True  # DF_ADMISSION=off: listings are admitted unprobed (development without proxies)
+    probe_timeout_s: float = 20.0  # how long a probe may take, and the control plane waits for a proxy
+    probe_interval_s: float = 3600.0  # scheduled re-probe of an admitted listing (+-20 % jitter)
+    probe_retry_s: float = 10.0  # first back-off after a failed probe; doubles per failure
+    probe_retry_max_s: float = 900.0
+    probe_tick_s: float = 1.0  # the scheduler's tick: due probes, proxies' 401/403 reports
+    contract_suspend_after: int = 3  # failed checks in a row that suspend a contract (the first degrades)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -275,6 +288,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         payment_ttl_s=_int(env, "DF_PAYMENT_TTL_S", 1800, minimum=60),
         chain_watcher=_choice(env, "DF_CHAIN_WATCHER", "none", ("none", "dev")),
         earnings_lock_s=_int(env, "DF_EARNINGS_LOCK_S", 7 * 86400),
+        price_review_band_bps=_int(env, "DF_PRICE_REVIEW_BAND_BPS", 5000),
+        price_floor_bps=_int(env, "DF_PRICE_FLOOR_BPS", 1000),
         consumer_name=env.get("DF_CONSUMER_NAME", "").strip(),
         upstream_ports=_ports(env),
         body_read_timeout_s=_float(env, "DF_BODY_READ_TIMEOUT_S", 10.0),
@@ -290,4 +305,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         prometheus_timeout_s=_float(env, "DF_PROMETHEUS_TIMEOUT_S", 2.0),
         ledger_check_s=_int(env, "DF_LEDGER_CHECK_S", 3600),
         quotas=_quotas(env),
+        admission=_choice(env, "DF_ADMISSION", "on", ("on", "off")) == "on",
+        probe_timeout_s=_float(env, "DF_PROBE_TIMEOUT_S", 20.0),
+        probe_interval_s=_float(env, "DF_PROBE_INTERVAL_S", 3600.0),
+        probe_retry_s=_float(env, "DF_PROBE_RETRY_S", 10.0),
+        probe_retry_max_s=_float(env, "DF_PROBE_RETRY_MAX_S", 900.0),
+        probe_tick_s=_float(env, "DF_PROBE_TICK_S", 1.0),
+        contract_suspend_after=_int(env, "DF_CONTRACT_SUSPEND_AFTER", 3, minimum=2),
     )

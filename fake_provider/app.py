@@ -10,7 +10,8 @@ Routes (each ``/v1/...`` route is also served under ``/k/<knobs>/v1/...``):
   (:mod:`fake_provider.stats`).
 
 Order of checks on a POST: path knobs, JSON body, body knobs (any invalid knob -> 400), ``require_key``
-(-> 401), ``hang=headers`` (wait until the client leaves), ``status``/``retry_after`` (-> error), then the
+(-> 401), ``reject_after`` (-> 401 once that many POSTs were answered), ``hang=headers`` (wait until the
+client leaves), ``status``/``retry_after`` (-> error), then the
 endpoint itself. ``GET /v1/models`` only checks ``require_key``. Unknown paths get 404, known paths with
 another method 405, in OpenAI's error shape (Anthropic's on ``/v1/messages``).
 """
@@ -75,6 +76,7 @@ class FakeProvider:
         self.stats = Stats(settings.ring_size)
         self._seq = itertools.count(1)
         self._prefix_knobs: dict[str, Knobs | KnobError] = {}
+        self._answered: dict[str, int] = {}  # POSTs answered per path prefix (the `reject_after` knob)
         self._token_cache: dict[tuple[int, str | None], tuple[str, ...]] = {}
         self._models: dict[str, None] = dict.fromkeys(settings.models)
 
@@ -189,6 +191,13 @@ class FakeProvider:
             await self._error(send, 401, "Incorrect API key provided: the fake provider requires its key "
                               "as `Authorization: Bearer <key>` or `x-api-key: <key>`.", path=path)
             return
+        if knobs.reject_after is not None and method == "POST" and path in POST_ROUTES:
+            answered = self._answered.get(spec, 0)
+            if answered >= knobs.reject_after:
+                await self._error(send, 401, "Incorrect API key provided: the key was revoked "
+                                  "(fake knob reject_after).", path=path)
+                return
+            self._answered[spec] = answered + 1
 
         if path in POST_ROUTES:
             if method != "POST":

@@ -19,12 +19,16 @@ from fake_provider.styles import restyle_events, restyle_json
 async def chat_completion(receive: Receive, send: Send, body: dict[str, object], knobs: Knobs,
                           stats: Stats, seq: int, tokens: tuple[str, ...]) -> None:
     """``tokens``: ``content_tokens(knobs.chunks, knobs.text)``, which the caller may cache."""
-    model = str(body["model"])
+    model = knobs.serve_model or str(body["model"])
     answer = plan_answer(body, tokens=tokens, call_id=f"call_fake{seq:08d}", limit_field=knobs.limit_field)
     if knobs.prompt_tokens is not None or knobs.completion_tokens is not None or knobs.cached_tokens:
         answer = msgspec.structs.replace(  # a seller reporting its own figures
             answer, prompt_tokens=answer.prompt_tokens if knobs.prompt_tokens is None else knobs.prompt_tokens,
             reported_completion=knobs.completion_tokens, cached_tokens=knobs.cached_tokens)
+    if knobs.usage_factor != 1:  # a seller reporting a multiple of what it sent
+        reported = answer.reported_completion if answer.reported_completion is not None else answer.completion_tokens
+        answer = msgspec.structs.replace(answer, prompt_tokens=answer.prompt_tokens * knobs.usage_factor,
+                                         reported_completion=reported * knobs.usage_factor)
     completion_id, created = f"chatcmpl-fake{seq:08d}", int(time.time())
     headers: Headers = [(b"x-request-id", f"req_fake{seq:08d}".encode())]
     if body.get("stream") is not True:

@@ -6,7 +6,8 @@ Knobs come from three sources; later ones override earlier ones, knob by knob:
    ``DF_FAKE_TPS``, ``DF_FAKE_CHUNKS``, ``DF_FAKE_USAGE``, ``DF_FAKE_STATUS``, ``DF_FAKE_RETRY_AFTER``,
    ``DF_FAKE_CLOSE_AFTER``, ``DF_FAKE_HANG``, ``DF_FAKE_TEXT``, ``DF_FAKE_SPACED``, ``DF_FAKE_CRLF``,
    ``DF_FAKE_PIECES``, ``DF_FAKE_PIECE_MS``, ``DF_FAKE_PROMPT_TOKENS``, ``DF_FAKE_COMPLETION_TOKENS``,
-   ``DF_FAKE_CACHED_TOKENS``, ``DF_FAKE_LIMIT_FIELD``, and ``DF_FAKE_API_KEY`` for ``require_key``); an
+   ``DF_FAKE_CACHED_TOKENS``, ``DF_FAKE_LIMIT_FIELD``, ``DF_FAKE_SERVE_MODEL``, ``DF_FAKE_USAGE_FACTOR``,
+   ``DF_FAKE_REJECT_AFTER``, and ``DF_FAKE_API_KEY`` for ``require_key``); an
    empty variable counts as unset;
 2. a path prefix ``/k/<name>=<value>,<name>=<value>/v1/...``;
 3. a ``"fake"`` object in the JSON request body.
@@ -65,6 +66,13 @@ class Knobs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     cached_tokens: Annotated[int, msgspec.Meta(ge=0)] = 0
     """Chat: report this ``prompt_tokens_details.cached_tokens``."""
     limit_field: LimitField = ""
+    serve_model: str | None = None
+    """Chat and messages: name this model in the answer instead of the requested one (a substituting seller)."""
+    usage_factor: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    """Chat: report prompt and completion tokens times this factor (``2``: a seller that double-reports)."""
+    reject_after: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    """Answer this many POSTs under this ``/k/`` path prefix, then 401 to every POST (a key revoked after
+    admission). Counted per prefix string for the process's life."""
     """Chat: which max-token field cuts the answer: ``""`` the first present of ``max_completion_tokens``,
     ``max_tokens``; ``"max_tokens"`` only ``max_tokens`` (as many upstreams do), or only ``max_completion_tokens``."""
 

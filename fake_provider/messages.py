@@ -133,7 +133,7 @@ def invalid(body: Mapping[str, object]) -> str | None:
 async def create_message(receive: Receive, send: Send, body: dict[str, object], knobs: Knobs, stats: Stats,
                          seq: int, tokens: tuple[str, ...]) -> None:
     answer = plan_message(body, tokens=tokens, call_id=f"toolu_fake{seq:08d}")
-    message_id, model = f"msg_fake{seq:08d}", str(body["model"])
+    message_id, model = f"msg_fake{seq:08d}", knobs.serve_model or str(body["model"])
     headers: Headers = [(b"request-id", f"req_fake{seq:08d}".encode())]
     if body.get("stream") is not True:
         encoded = message_json(answer, id=message_id, model=model, usage=knobs.usage)

@@ -31,6 +31,7 @@ from proxy.limits.redis_sync import RedisLimitSync
 from proxy.metrics import Metrics
 from proxy.pipeline import ChatPipeline
 from proxy.planner import no_caps
+from proxy.probe.worker import ProbeWorker
 from proxy.request_ids import new_request_id
 from proxy.responses import error_response
 from proxy.routing.stats import StatsBook
@@ -54,8 +55,7 @@ def _trusted_networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
         raise SystemExit(f"DF_TRUSTED_PROXIES: {exc}") from exc
 
 
-def make_source(settings: ProxySettings, store: SnapshotStore) -> SnapshotSource:
-    unsealer = Unsealer(settings.seal_keys)
+def make_source(settings: ProxySettings, store: SnapshotStore, unsealer: Unsealer) -> SnapshotSource:
     if settings.snapshot_file:
         return FileSnapshotSource(settings.snapshot_file, store, settings.snapshot_poll_s, unsealer)
     return RedisSnapshotSource(settings.redis_url, settings.redis_prefix, store, settings.snapshot_poll_s, unsealer)
@@ -140,7 +140,8 @@ def create_app(settings: ProxySettings) -> HotPath:
     store = SnapshotStore()
     limiter, limit_sync = make_limits(settings)
     metrics = Metrics(store, limiter, limit_sync, settings.metrics_listings)
-    source = make_source(settings, store)
+    unsealer = Unsealer(settings.seal_keys)
+    source = make_source(settings, store, unsealer)
     upstream = UpstreamClient(settings)
     billing = make_billing(settings)
     book = StatsBook(consecutive=settings.eject_consecutive, base_eject_s=settings.eject_base_s,
@@ -232,6 +233,9 @@ def create_app(settings: ProxySettings) -> HotPath:
         if settings.redis_url:
             reporter = StatsReporter(settings.redis_url, settings.redis_prefix, book, settings.stats_report_s)
             tasks.append(asyncio.create_task(_guard("stats reporter", reporter.run)))  # noqa: TID251
+            prober = ProbeWorker(settings.redis_url, settings.redis_prefix, upstream, Unsealer(settings.seal_keys),
+                                 settings.probe_timeout_s)
+            tasks.append(asyncio.create_task(_guard("admission probes", prober.run)))  # noqa: TID251
         if limit_sync is not None:
             tasks.append(asyncio.create_task(_guard("limit sync", limit_sync.run)))  # noqa: TID251
         tasks.append(asyncio.create_task(_guard("metrics sync", metrics_loop)))  # noqa: TID251

@@ -65,7 +65,8 @@ class MarketUnavailable(GatewayError):
 
 
 class UpstreamError(GatewayError):
-    """`kind` says what failed, for the fallback rules: connect | timeout | 5xx | 429 | other."""
+    """`kind` says what failed, for the fallback rules: connect | timeout | 5xx | 429 | auth | other.
+    `auth` (the upstream answered 401/403: the seller's key) always falls back."""
 
     status = 502
 

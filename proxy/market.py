@@ -6,6 +6,9 @@ The I/O edge of routing. `MarketRun.run()` tries candidates in order until one a
 - a failure whose kind is in the policy's `fallback_on` (connect, timeout, 5xx, 429) moves
   on to the next candidate, at most `max_attempts` in all, within the request's total
   deadline, and only while the worker's retry budget allows a retry;
+- an upstream 401/403 (kind `auth`: the seller's key no longer works) always moves on, whatever
+  `fallback_on` says — the buyer did nothing wrong — and is counted for the control plane
+  (`StatsBook.record_auth_failure`, shipped in the stats reports), which degrades the contract;
 - a 400/422 from the upstream is the buyer's fault: returned at once, no fallback, and
   not held against the listing;
 - with `hedge_ttft_ms` (opt-in, profile rule) a second candidate starts when the first has
@@ -108,7 +111,7 @@ class MarketRun(Generic[T]):
             try:
                 return await self._hedged(cands[0], cands[1], hedge / 1000)
             except UpstreamError as exc:
-                if exc.kind not in self._policy.fallback_on:
+                if exc.kind not in self._policy.fallback_on and exc.kind != "auth":
                     raise  # a DeadlineExceeded too: the deadline has passed, no attempt is left
                 last, start = exc, 2
         for i, entry in enumerate(cands[start:], start):
@@ -118,7 +121,8 @@ class MarketRun(Generic[T]):
                 return entry, await self._one(entry)
             except UpstreamError as exc:
                 last = exc
-                if exc.kind not in self._policy.fallback_on and not isinstance(exc, ListingBusy):
+                if exc.kind not in self._policy.fallback_on and exc.kind != "auth" \
+                        and not isinstance(exc, ListingBusy):
                     raise
         assert last is not None
         if len(self.attempts) > 1:
@@ -177,6 +181,8 @@ class MarketRun(Generic[T]):
 
     def _failed(self, entry: ListingEntry, exc: UpstreamError) -> None:
         self._book.record_failure(entry.id, (p.id for p in self._peers))
+        if exc.kind == "auth":
+            self._book.record_auth_failure(entry.id)
         self.attempts.append(Attempt(entry.id, "failed", exc.kind))
 
     async def _hedged(self, a: ListingEntry, b: ListingEntry, after_s: float) -> tuple[ListingEntry, T]:

@@ -55,6 +55,7 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     eject_max_s: float = 300.0
     eject_consecutive: int = 5  # consecutive failures that eject a listing
     stats_report_s: float = 5.0  # how often live listing stats go to Redis
+    probe_timeout_s: float = 20.0  # an admission probe's whole exchange (DF_PROBE_TIMEOUT_S)
     limits_enabled: bool = True  # DF_LIMITS=0 turns buyer limits and seller caps off (benchmarks)
     limits_redis_url: str = ""  # global limits through Redis; empty: local buckets only (one process)
     limits_window_s: float = 60.0  # the "per minute" of RPM/TPM (shorter only in tests)
@@ -198,6 +199,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         eject_max_s=_float(env, "DF_EJECT_MAX_S", 300.0),
         eject_consecutive=_int(env, "DF_EJECT_CONSECUTIVE", 5),
         stats_report_s=_float(env, "DF_STATS_REPORT_S", 5.0),
+        probe_timeout_s=_float(env, "DF_PROBE_TIMEOUT_S", 20.0),
         limits_enabled=env.get("DF_LIMITS", "1").strip().lower() not in ("0", "off", "false", "no"),
         limits_redis_url=redis_url,
         limits_window_s=_float(env, "DF_LIMITS_WINDOW_S", 60.0),

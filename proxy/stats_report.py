@@ -31,7 +31,8 @@ class StatsReporter:
         self._worker = f"{os.getpid()}@{socket.gethostname()}"
 
     def report(self) -> StatsReport:
-        return StatsReport(worker=self._worker, at=int(time.time()), listings=self._book.export())
+        return StatsReport(worker=self._worker, at=int(time.time()), listings=self._book.export(),
+                           auth_failures=tuple(sorted(self._book.auth_failures.items())))
 
     async def run(self) -> None:
         client: coredis.Redis[bytes] = coredis.Redis.from_url(self._url, decode_responses=False,
@@ -40,7 +41,7 @@ class StatsReporter:
             while True:
                 await asyncio.sleep(self._every)
                 report = self.report()
-                if not report.listings:
+                if not report.listings and not report.auth_failures:
                     continue
                 try:
                     async with asyncio.timeout(5.0):

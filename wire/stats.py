@@ -20,6 +20,9 @@ class StatsReport(msgspec.Struct, frozen=True, kw_only=True):
     worker: str
     at: int  # unix seconds
     listings: tuple[ListingStats, ...] = ()
+    # (listing id, upstream 401/403 answers this worker has seen since it started): cumulative,
+    # so the control plane counts new ones by difference (`new_auth_failures`)
+    auth_failures: tuple[tuple[str, int], ...] = ()
 
 
 def reports_key(prefix: str) -> str:
@@ -36,6 +39,23 @@ def encode_report(report: StatsReport) -> bytes:
 
 def decode_report(body: bytes) -> StatsReport:
     return _decoder.decode(body)
+
+
+def new_auth_failures(reports: list[StatsReport], seen: dict[tuple[str, str], int],
+                      now: int) -> dict[str, int]:
+    """Per listing, the upstream 401/403 answers reported since the last call; `seen` (worker,
+    listing) -> count is updated in place. A worker seen for the first time counts in full."""
+    out: dict[str, int] = {}
+    for report in reports:
+        if now - report.at > REPORT_MAX_AGE_S:
+            continue
+        for listing_id, count in report.auth_failures:
+            key = (report.worker, listing_id)
+            new = count - seen.get(key, 0)
+            seen[key] = count
+            if new > 0:
+                out[listing_id] = out.get(listing_id, 0) + new
+    return out
 
 
 def aggregate(reports: list[StatsReport], now: int) -> tuple[ListingStats, ...]:

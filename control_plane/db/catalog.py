@@ -8,7 +8,8 @@ import asyncpg
 async def providers(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(
-            "SELECT slug, name, api_format, default_base_url, trusted FROM providers ORDER BY sort_order, slug"
+            "SELECT slug, name, api_format, default_base_url, trusted, official_hosts FROM providers "
+            "ORDER BY sort_order, slug"
         )
     )
 

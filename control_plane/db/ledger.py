@@ -24,15 +24,16 @@ class UnbalancedJournal(ValueError):
 async def post_journal(
     conn: asyncpg.Connection, kind: str, account_id: str, postings: Sequence[Posting], *,
     reason: str = "", request_id: str | None = None, payment_id: str | None = None,
+    payout_id: str | None = None,
 ) -> int | None:
-    """Insert a journal and its postings; None when its unique id (signup credit, request, payment)
-    was already posted. Must run inside a transaction."""
+    """Insert a journal and its postings; None when its unique id (signup credit, request, payment,
+    payout step) was already posted. Must run inside a transaction."""
     if sum(amount for _, _, amount in postings) != 0:
         raise UnbalancedJournal(f"{kind} journal postings sum to {sum(a for _, _, a in postings)}")
     journal_id = await conn.fetchval(
-        "INSERT INTO ledger_journals (kind, account_id, reason, request_id, payment_id)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
-        kind, account_id, reason, request_id, payment_id,
+        "INSERT INTO ledger_journals (kind, account_id, reason, request_id, payment_id, payout_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+        kind, account_id, reason, request_id, payment_id, payout_id,
     )
     if journal_id is None:
         return None

@@ -8,7 +8,11 @@ LISTING_COLUMNS = """
     l.id::text AS id, l.pool_key_id::text AS pool_key_id, k.provider, l.model, l.upstream_model,
     l.ask_input, l.ask_output, l.ask_cached_input, l.payout_floor, l.price_multiplier_bps, l.auto_follow,
     l.rpm_limit, l.concurrency_limit, l.status, l.created_at, l.updated_at, l.capabilities,
-    k.account_id::text AS account_id, k.key_ciphertext
+    l.pending_price::text AS pending_price, l.price_review_reason, l.fee_profile_id,
+    k.account_id::text AS account_id, k.key_ciphertext, l.admitted_at, l.admission_reason,
+    (SELECT c.state FROM contracts c WHERE c.listing_id = l.id ORDER BY c.created_at DESC LIMIT 1) AS contract_state,
+    (SELECT c.state_reason FROM contracts c WHERE c.listing_id = l.id ORDER BY c.created_at DESC LIMIT 1)
+        AS contract_reason
 """
 _FROM = "FROM listings l JOIN pool_keys k ON k.id = l.pool_key_id"
 PATCHABLE = frozenset(
@@ -24,6 +28,8 @@ PATCHABLE = frozenset(
         "concurrency_limit",
         "status",
         "capabilities",
+        "pending_price",
+        "price_review_reason",
     }
 )
 

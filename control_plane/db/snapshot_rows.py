@@ -36,7 +36,12 @@ _FEES = "SELECT id, buyer_fee_bps, seller_fee_bps FROM fee_profiles"
 _LISTINGS = """
 SELECT l.id::text, l.account_id::text, l.pool_key_id::text, k.provider, p.trusted, l.model, l.upstream_model,
        k.base_url, k.api_format, k.key_ciphertext, l.ask_input, l.ask_output, l.ask_cached_input,
-       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities, l.fee_profile_id
+       l.status, k.status, a.status, l.rpm_limit, l.concurrency_limit, l.capabilities, l.fee_profile_id,
+       l.admitted_at IS NOT NULL,
+       coalesce((SELECT c.state FROM contracts c WHERE c.listing_id = l.id ORDER BY c.created_at DESC LIMIT 1),
+                'active'),
+       p.official_hosts, k.trusted,
+       l.payout_floor, l.price_multiplier_bps, l.auto_follow
 FROM listings l
 JOIN pool_keys k ON k.id = l.pool_key_id
 JOIN providers p ON p.slug = k.provider
@@ -113,6 +118,13 @@ async def fetch_snapshot_rows(conn: asyncpg.Connection) -> SnapshotRows:
                 concurrency_limit=r[17],
                 capabilities=tuple(r[18]),
                 fee_profile_id=r[19],
+                admitted=r[20],
+                contract_state=r[21],
+                official_hosts=tuple(r[22]),
+                pool_key_trusted=r[23],
+                payout_floor=r[24],
+                price_multiplier_bps=r[25],
+                auto_follow=r[26],
             )
             for r in await conn.fetch(_LISTINGS)
         ]

@@ -13,11 +13,13 @@ import asyncpg
 import msgspec
 from blacksheep import Content, Request, Response
 
+from control_plane.admission.service import Admission
 from control_plane.auth.principal import Principal
 from control_plane.crypto import SecretBox
 from control_plane.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from control_plane.http.ip_limit import IpLimiter, Network, caller_ip
 from control_plane.settings import Settings
+from wire.snapshot import ListingStats
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 64 * 1024
@@ -27,6 +29,10 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 async def _no_push(account_id: str) -> None:
     return None
+
+
+async def _no_stats() -> tuple[ListingStats, ...]:
+    return ()
 
 
 @dataclass
@@ -42,6 +48,8 @@ class Services:
     request_id_secret: bytes = b""  # /v1/generation: "pending" for an unsettled id of the caller (wire.request_ids)
     ip_limiter: IpLimiter | None = None
     trusted_proxies: tuple[Network, ...] = ()
+    admission: Admission | None = None  # admission probes and contracts (control_plane.admission)
+    live_stats: Callable[[], Awaitable[tuple[ListingStats, ...]]] = _no_stats  # the proxies' reports (Redis)
 
 
 @dataclass

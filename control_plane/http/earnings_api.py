@@ -1,9 +1,10 @@
 """Seller earnings: GET /v1/market/earnings, /summary, /timeseries, /monthly, /settlements.
 The caller's own postings only; every figure is a sum over the ledger.
 
-Lock rule: an earning (a positive posting to the seller book) is locked while younger than
+Lock rule: an earning (a usage journal's positive posting to the seller book) is locked while younger than
 `DF_EARNINGS_LOCK_S` (settled_at + window > now); locked = min(those, balance), available =
-balance − locked, total = every payout ever earned."""
+balance − locked (what `POST /v1/market/payouts` may withdraw: `billing.payouts`), total = every
+payout ever earned. Withdrawals lower the balance when asked for; a rejection returns them."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ async def earnings(call: Call) -> Response:
         available_usd=micros_to_usd(available), locked_usd=micros_to_usd(locked), balance_usd=micros_to_usd(balance),
         lock_window_s=call.services.settings.earnings_lock_s,
         next_unlock_at=None if oldest is None or locked == 0 else oldest + window, as_of=now,
-        latest_settlements=[_settlement(r, window, now) for r in latest]))
+        latest_settlements=[_settlement(r, window, now) for r in latest], pending_payout_micro_usd=int(row["pending"])))
 
 
 def _range(call: Call, default_days: int) -> tuple[datetime, datetime]:

@@ -1,4 +1,7 @@
-"""/v1/market/listings: a seller's offers (pool key + model + asks in USD per Mtok)."""
+"""/v1/market/listings: a seller's offers (pool key + model + asks in USD per Mtok).
+
+A new listing is `pending_admission` (not routed) until an admission probe passes; the probe
+starts in the background at creation (`control_plane.admission`, README "Admission")."""
 
 from __future__ import annotations
 
@@ -7,14 +10,18 @@ from decimal import Decimal, InvalidOperation
 
 import asyncpg
 import msgspec
+import orjson
 from blacksheep import Response
 
+from control_plane.db import admission as db_admission
 from control_plane.db import catalog as db_catalog
 from control_plane.db import listings as db
 from control_plane.db import pool_keys as db_pool
 from control_plane.errors import BadRequest, Conflict, NotFound
+from control_plane.http import listing_pricing as pricing
 from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
+from control_plane.http.listing_stats_api import listing_health
 from control_plane.http.views import listing_view as _view
 from control_plane.pool_key_health import decrypts
 from control_plane.schemas.envelopes import Deleted, ListOf
@@ -25,8 +32,9 @@ from wire.snapshot import KINDS
 _NOT_FOUND = "no listing with this id on your account; list yours with GET /v1/market/listings"
 
 
-def listing_view(call: Call, row: asyncpg.Record) -> ListingView:
-    return _view(row, decrypts(call.services.box, row, "pool_key_id"))
+async def listing_view(call: Call, conn: asyncpg.Connection, row: asyncpg.Record) -> ListingView:
+    view = await pricing.with_pricing(conn, row, _view(row, decrypts(call.services.box, row, "pool_key_id")))
+    return msgspec.structs.replace(view, health=await listing_health(call, conn, row))
 
 
 def multiplier_bps(value: str, field: str = "price_multiplier") -> int:
@@ -72,7 +80,7 @@ def _values(body: ListingCreate | ListingPatch) -> dict[str, object]:
         elif name in ("ask_cached_input", "payout_floor"):
             out[name] = None if value is None else price_micros(value, name)
         elif name == "price_multiplier":
-            out["price_multiplier_bps"] = multiplier_bps(value)
+            out["price_multiplier_bps"] = None if value is None else multiplier_bps(value)
         elif name in ("rpm_limit", "concurrency_limit"):
             out[name] = _positive(value, name)
         elif name == "capabilities":
@@ -122,37 +130,65 @@ async def create_listing(call: Call) -> Response:
             raise Conflict(
                 "this pool key already has a listing for this model; change it with PATCH /v1/market/listings/:id"
             ) from None
-    return json_response(listing_view(call, row), 201)
+        automatic = call.services.settings.admission
+        # the scheduler's safety net: probed then if the background probe below never finished
+        await db_admission.schedule(conn, row["id"], call.services.settings.probe_timeout_s + 10 if automatic else
+                                    call.services.settings.probe_interval_s)
+        if not automatic:  # DF_ADMISSION=off: admitted unprobed (development without proxies)
+            await db_admission.admit(conn, row["id"], str(uuid.uuid4()), orjson.dumps({
+                "model": row["model"], "upstream_model": row["upstream_model"], "baseline": None}).decode())
+            row = await db.get_listing(conn, call.account_id, row["id"])
+            assert row is not None
+        view = await listing_view(call, conn, row)
+    if automatic and call.services.admission is not None:  # after the commit: the probe reads the row
+        call.services.admission.kick(row["id"], "admission")  # routable once it passes (~1 s when healthy)
+    return json_response(view, 201)
 
 
 async def list_listings(call: Call) -> Response:
     async with call.services.pool.acquire() as conn:
         rows = await db.list_listings(conn, call.account_id)
-    return json_response(ListOf(data=[listing_view(call, r) for r in rows]))
+        views = [await listing_view(call, conn, r) for r in rows]
+    return json_response(ListOf(data=views))
 
 
 async def get_listing(call: Call) -> Response:
     async with call.services.pool.acquire() as conn:
         row = await db.get_listing(conn, call.account_id, call.path_id())
-    if row is None:
-        raise NotFound(_NOT_FOUND)
-    return json_response(listing_view(call, row))
+        if row is None:
+            raise NotFound(_NOT_FOUND)
+        view = await listing_view(call, conn, row)
+    return json_response(view)
 
 
 async def patch_listing(call: Call) -> Response:
     body = await call.body(ListingPatch)
     values = _values(body)
     async with call.services.pool.acquire() as conn, conn.transaction():
+        now = await db.get_listing(conn, call.account_id, call.path_id())
+        if now is None:
+            raise NotFound(_NOT_FOUND)
         if "ask_input" in values or "ask_cached_input" in values:
-            now = await db.get_listing(conn, call.account_id, call.path_id())
-            if now is None:
-                raise NotFound(_NOT_FOUND)
             _check_asks({"ask_input": now["ask_input"], "ask_cached_input": now["ask_cached_input"], **values})
+        values = await pricing.hold_for_review(conn, call.services.settings, now, values)  # price review
         if not await db.update_listing(conn, call.account_id, call.path_id(), values):
             raise NotFound(_NOT_FOUND)
         row = await db.get_listing(conn, call.account_id, call.path_id())
-    assert row is not None
-    return json_response(listing_view(call, row))
+        assert row is not None
+        view = await listing_view(call, conn, row)
+    if "upstream_model" in values and call.services.admission is not None and row["admitted_at"] is not None:
+        call.services.admission.kick(row["id"], "reverify")  # a new upstream model: check it now
+    return json_response(view)
+
+
+async def confirm_price(call: Call) -> Response:
+    """POST /v1/market/listings/{id}/confirm-price: apply the change held in price review."""
+    async with call.services.pool.acquire() as conn, conn.transaction():
+        await pricing.apply_held(conn, call.account_id, call.path_id())
+        row = await db.get_listing(conn, call.account_id, call.path_id())
+        assert row is not None
+        view = await listing_view(call, conn, row)
+    return json_response(view)
 
 
 async def delete_listing(call: Call) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import msgspec
 from blacksheep import Response
 
 from control_plane.auth.principal import require_verified
@@ -18,6 +19,7 @@ from control_plane.db import pool_keys as db
 from control_plane.errors import BadRequest, Conflict, NotFound
 from control_plane.http import quotas
 from control_plane.http.context import Call, json_response
+from control_plane.http.listing_stats_api import provider_status
 from control_plane.http.upstream_names import refuse_inward_names
 from control_plane.http.views import pool_key_view as _view
 from control_plane.http.views import provider_view
@@ -36,7 +38,9 @@ def pool_key_view(call: Call, row: asyncpg.Record) -> PoolKeyView:
 async def list_providers(call: Call) -> Response:
     async with call.services.pool.acquire() as conn:
         rows = await db_catalog.providers(conn)
-    return json_response(ListOf(data=[provider_view(r) for r in rows]))
+        status = await provider_status(call, conn)
+    return json_response(ListOf(data=[msgspec.structs.replace(provider_view(r), **status.get(r["slug"], {}))
+                                      for r in rows]))
 
 
 def _api_key(value: str) -> str:

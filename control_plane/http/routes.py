@@ -10,22 +10,29 @@ from blacksheep import Response
 from control_plane.http import (
     account_api,
     admin_api,
+    admission_api,
     auth_api,
     billing_api,
     earnings_api,
     keys_api,
+    listing_stats_api,
     listings_api,
     payments_api,
+    payouts_api,
     pool_api,
     profiles_api,
+    trust_api,
 )
 from control_plane.http.caller import Access
 from control_plane.http.context import Call
 from control_plane.schemas import accounts as a
+from control_plane.schemas import admission as adm
 from control_plane.schemas import billing as b
 from control_plane.schemas import earnings as e
 from control_plane.schemas import keys as k
+from control_plane.schemas import listing_stats as ls
 from control_plane.schemas import payments as pay
+from control_plane.schemas import payouts as po
 from control_plane.schemas import profiles as p
 from control_plane.schemas import seller as s
 from control_plane.schemas.envelopes import Deleted, ListOf
@@ -364,4 +371,60 @@ def api_routes() -> list[Route]:
         r("GET", "/v1/market/earnings/settlements", earnings_api.settlements, "seller",
           "Settlement history: the ledger journals that moved earnings, newest first (?limit=&before=)",
           "earnings", None, e.SettlementPage),
+        r("POST", "/v1/market/listings/{id}/confirm-price", listings_api.confirm_price, "seller",
+          "Confirm a price change held in price review: the listing routes at it from now on", "listings", None,
+          s.ListingView, 200, (409,)),
+        r("GET", "/v1/market/listings/{id}/stats", listing_stats_api.listing_stats, "seller",
+          "A listing's traffic (?window_s=, default 86400): requests, error rate, TTFT p50/p95, tokens/s, "
+          "over-reported usage, live figures", "listings", None, ls.ListingStatsView),
+        r("GET", "/v1/market/payout-address", payouts_api.get_address, "seller",
+          "The registered payout address (TRC-20), null until set", "payouts", None, po.PayoutAddressView),
+        r("PUT", "/v1/market/payout-address", payouts_api.put_address, "seller",
+          "Register or change the payout address (a TRON mainnet address)", "payouts", po.PayoutAddress,
+          po.PayoutAddressView),
+        r("POST", "/v1/market/payouts", payouts_api.create_payout, "seller",
+          "Withdraw from available earnings (Idempotency-Key header: a retry answers the same payout)",
+          "payouts", po.PayoutCreate, po.PayoutView, 201, (402, 409)),
+        r("GET", "/v1/market/payouts", payouts_api.list_payouts, "seller", "The caller's withdrawals, newest first",
+          "payouts", None, ListOf[po.PayoutView]),
+        r("GET", "/v1/market/payouts/{id}", payouts_api.get_payout, "seller", "One withdrawal of the caller",
+          "payouts", None, po.PayoutView),
+        r("GET", "/api/admin/payouts", payouts_api.admin_list, "admin",
+          "Seller withdrawals (?status=requested|approved|rejected|paid&account_id=)", "admin", None,
+          ListOf[po.PayoutView]),
+        r("POST", "/api/admin/payouts/{id}/approve", payouts_api.admin_approve, "admin",
+          "Approve a requested withdrawal (no money moves)", "admin", None, po.PayoutView, 200, (409,)),
+        r("POST", "/api/admin/payouts/{id}/reject", payouts_api.admin_reject, "admin",
+          "Reject a withdrawal: the money returns to the seller's earnings", "admin", po.PayoutReject,
+          po.PayoutView, 200, (409,)),
+        r("POST", "/api/admin/payouts/{id}/paid", payouts_api.admin_paid, "admin",
+          "Mark an approved withdrawal paid with the transfer's reference", "admin", po.PayoutPaid,
+          po.PayoutView, 200, (409,)),
+        *_admission_routes(),
+    ]
+
+
+def _admission_routes() -> list[Route]:
+    r = Route
+    return [
+        r("POST", "/v1/market/listings/{id}/probe", admission_api.probe_listing, "seller",
+          "Run an admission probe now and return its run", "admission", None, adm.ProbeRunView, 200, (503,)),
+        r("GET", "/v1/market/listings/{id}/probe-runs", admission_api.probe_runs, "seller",
+          "A listing's probe runs, newest first", "admission", None, ListOf[adm.ProbeRunView]),
+        r("GET", "/v1/market/listings/{id}/contracts", admission_api.listing_contracts, "seller",
+          "A listing's contracts (what it promised when admitted), newest first", "admission", None,
+          ListOf[adm.ContractView]),
+        r("GET", "/v1/market/contracts/{id}/checks", admission_api.contract_checks, "seller",
+          "A contract's check history, newest first", "admission", None, ListOf[adm.ProbeRunView]),
+        r("POST", "/v1/market/contracts/{id}/reverify", admission_api.reverify, "seller",
+          "Run the contract's checks now and return the run", "admission", None, adm.ProbeRunView, 200, (503,)),
+        r("POST", "/v1/market/contracts/{id}/unsuspend", admission_api.unsuspend, "seller",
+          "Bring back a suspended contract after a passing check", "admission", None, adm.ContractView, 200,
+          (409,)),
+        r("GET", "/api/admin/providers", trust_api.list_providers, "admin",
+          "Providers with their official hosts", "admin", None, ListOf[s.ProviderView]),
+        r("PATCH", "/api/admin/providers/{slug}", trust_api.patch_provider, "admin",
+          "Set a provider's official hosts and trust", "admin", adm.ProviderPatch, s.ProviderView),
+        r("PATCH", "/api/admin/pool-keys/{id}", trust_api.mark_pool_key, "admin",
+          "Mark a pool key trusted (or not)", "admin", adm.PoolKeyTrust, adm.PoolKeyTrustView),
     ]

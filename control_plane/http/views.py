@@ -8,7 +8,8 @@ import asyncpg
 from control_plane.schemas.accounts import AccountView
 from control_plane.schemas.keys import KeyView, MgmtKeyView
 from control_plane.schemas.profiles import ProfileView
-from control_plane.schemas.seller import ListingView, PoolKeyView, ProviderView
+from control_plane.schemas.seller import ListingState, ListingView, PoolKeyView, ProviderView
+from control_plane.trust import key_trusted
 from wire.money import micros_to_usd
 
 
@@ -16,7 +17,9 @@ def _usd(micros: int | None) -> str | None:
     return None if micros is None else micros_to_usd(int(micros))
 
 
-def multiplier_text(bps: int) -> str:
+def multiplier_text(bps: int | None) -> str | None:
+    if bps is None:
+        return None
     whole, frac = divmod(int(bps), 10_000)
     digits = f"{frac:04d}".rstrip("0")
     return f"{whole}.{digits}" if digits else f"{whole}"
@@ -116,6 +119,7 @@ def provider_view(row: asyncpg.Record) -> ProviderView:
         api_format=row["api_format"],
         default_base_url=row["default_base_url"],
         trusted=row["trusted"],
+        official_hosts=list(row["official_hosts"]),
     )
 
 
@@ -135,10 +139,24 @@ def pool_key_view(row: asyncpg.Record, decrypts: bool = True) -> PoolKeyView:
         listing_count=int(row["listing_count"]),
         created_at=row["created_at"],
         status_reason=None if decrypts else UNDECRYPTABLE.format(id=row["id"]),
+        trusted=key_trusted(row["base_url"], row["provider_trusted"], row["official_hosts"], row["operator_trusted"]),
     )
 
 
+def listing_state(row: asyncpg.Record) -> tuple[ListingState, str | None]:
+    """The status a seller sees: suspended (contract) > paused (the seller's) > pending_admission > active."""
+    if row["contract_state"] == "suspended":
+        return "suspended", "contract suspended: " + (row["contract_reason"] or "failed checks") + \
+            "; fix the upstream, then POST /v1/market/contracts/{id}/reverify and /unsuspend"
+    if row["status"] == "paused":
+        return "paused", None
+    if row["admitted_at"] is None:
+        return "pending_admission", row["admission_reason"] or "waiting for the first admission probe"
+    return "active", None
+
+
 def listing_view(row: asyncpg.Record, key_decrypts: bool = True) -> ListingView:
+    state, reason = listing_state(row)
     return ListingView(
         id=row["id"],
         pool_key_id=row["pool_key_id"],
@@ -153,9 +171,13 @@ def listing_view(row: asyncpg.Record, key_decrypts: bool = True) -> ListingView:
         auto_follow=row["auto_follow"],
         rpm_limit=row["rpm_limit"],
         concurrency_limit=row["concurrency_limit"],
-        status=row["status"],
+        status="price_review" if state == "active" and row["price_review_reason"] else state,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         capabilities=list(row["capabilities"]),
+        price_review_reason=row["price_review_reason"],
         not_routed=None if key_decrypts else "pool key undecryptable: " + UNDECRYPTABLE.format(id=row["pool_key_id"]),
+        status_reason=reason,
+        admitted_at=row["admitted_at"],
+        contract_state=row["contract_state"],
     )

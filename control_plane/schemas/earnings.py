@@ -9,10 +9,11 @@ import msgspec
 
 
 class Settlement(msgspec.Struct, kw_only=True):
-    """One ledger journal that moved the seller's earnings (a settled request, for now)."""
+    """One ledger journal that moved the seller's earnings: a settled request (`usage`), a
+    withdrawal asked for (`payout_request`, negative) or returned (`payout_reject`)."""
 
     journal_id: int
-    kind: str  # "usage"
+    kind: str  # "usage" | "payout_request" | "payout_reject"
     amount_micro_usd: int
     amount_usd: str
     request_id: str | None
@@ -27,7 +28,7 @@ class EarningsView(msgspec.Struct, kw_only=True):
     total_micro_usd: int  # all payouts ever earned
     available_micro_usd: int  # balance minus what is still locked
     locked_micro_usd: int  # earned within the last lock window (reserve against disputes)
-    balance_micro_usd: int  # earned minus anything debited from earnings (none yet: no withdrawals)
+    balance_micro_usd: int  # earned minus withdrawals asked for (returned when rejected)
     total_usd: str
     available_usd: str
     locked_usd: str
@@ -36,6 +37,7 @@ class EarningsView(msgspec.Struct, kw_only=True):
     next_unlock_at: datetime | None  # when the oldest locked earning becomes available
     as_of: datetime
     latest_settlements: list[Settlement]  # newest first, up to 10 (more at /v1/market/earnings/settlements)
+    pending_payout_micro_usd: int = 0  # withdrawals asked for, not yet paid or rejected (GET /v1/market/payouts)
 
 
 class SummaryRow(msgspec.Struct, kw_only=True):

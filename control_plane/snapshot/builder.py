@@ -2,10 +2,14 @@
 
 Every list is sorted (models, listings, accounts by id; plans by name; keys by hash, the
 order `wire.publish.join` reassembles them in). Listings are routed only when the listing,
-its pool key and its seller are all active and the upstream key decrypts; the rest are
+its pool key and its seller are all active, an admission probe passed, its contract is not
+suspended and the upstream key decrypts; the rest are
 left out and reported in `BuildResult.skipped` (ids and reasons only, never the key).
 With `seal` (always, in the running control plane) a listing carries its upstream key only
 sealed for proxies (`Listing.sealed_key`, `wire.sealing`), never in plaintext.
+`Listing.trusted` is per pool key (`trusted`), never the provider slug's flag alone.
+A routed listing carries the asks its pricing controls give (`snapshot.asks`,
+`control_plane.pricing_controls`): those are what proxies rank, reserve and charge at.
 `version` and `created_at` are left empty: the publisher derives them from content.
 """
 
@@ -16,7 +20,10 @@ from typing import get_args
 
 import msgspec
 
+from control_plane.pricing_controls import Effective
+from control_plane.snapshot.asks import routed_asks
 from control_plane.snapshot.rows import ListingRow, ProfileRow, SnapshotRows
+from control_plane.trust import key_trusted
 from wire.snapshot import (
     PRICE_UNITS,
     Account,
@@ -51,7 +58,12 @@ class BuildResult(msgspec.Struct, frozen=True, kw_only=True):
     skipped: tuple[tuple[str, str], ...] = ()  # (listing id, reason)
 
 
-def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None) -> Listing:
+def trusted(row: ListingRow) -> bool:
+    """Per pool key, never per slug (`control_plane.trust`)."""
+    return key_trusted(row.base_url, row.trusted, row.official_hosts, row.pool_key_trusted)
+
+
+def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None, asks: Effective) -> Listing:
     sealed = seal(upstream_key, row.id, row.seller_account_id) if seal is not None else b""
     return Listing(
         id=row.id,
@@ -63,11 +75,11 @@ def _listing(row: ListingRow, upstream_key: str, seal: SealKey | None) -> Listin
         api_format="anthropic" if row.api_format == "anthropic" else "openai",
         upstream_key="" if sealed else upstream_key,
         sealed_key=sealed,
-        ask_input=row.ask_input,
-        ask_output=row.ask_output,
-        ask_cached_input=row.ask_cached_input,
+        ask_input=asks.ask_input,
+        ask_output=asks.ask_output,
+        ask_cached_input=asks.ask_cached_input,
         status="active",
-        trusted=row.trusted,
+        trusted=trusted(row),
         rpm_limit=row.rpm_limit,
         concurrency_limit=row.concurrency_limit,
         fee_profile_id=row.fee_profile_id,
@@ -100,10 +112,15 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
     skipped: list[tuple[str, str]] = []
     listings: list[Listing] = []
     model_ids = {m.id for m in rows.models}
+    routable: list[tuple[ListingRow, str]] = []
     for row in sorted(rows.listings, key=lambda r: r.id):
         reason = ""
         if row.status != "active":
             reason = "listing paused"
+        elif not row.admitted:
+            reason = "awaiting a passing admission probe"
+        elif row.contract_state == "suspended":
+            reason = "contract suspended"
         elif row.pool_key_status != "active":
             reason = "pool key disabled"
         elif row.seller_status != "active":
@@ -120,7 +137,14 @@ def build_snapshot(rows: SnapshotRows, open_key: OpenKey, stats: tuple[ListingSt
         except ValueError:
             skipped.append((row.id, "upstream key does not decrypt"))
             continue
-        listings.append(_listing(row, upstream_key, seal))
+        routable.append((row, upstream_key))
+    asks = routed_asks([r for r, _ in routable], rows.models, rows.fee_profiles)  # pricing controls
+    for row, upstream_key in routable:
+        unmet = asks[row.id].unmet
+        if unmet:
+            skipped.append((row.id, unmet))
+            continue
+        listings.append(_listing(row, upstream_key, seal, asks[row.id]))
 
     snap = Snapshot(
         models=tuple(

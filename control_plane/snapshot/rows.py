@@ -69,6 +69,13 @@ class ListingRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     concurrency_limit: int | None
     capabilities: tuple[str, ...] = ("chat",)
     fee_profile_id: str | None = None
+    admitted: bool = True  # an admission probe passed (README "Admission")
+    contract_state: str = "active"  # the listing's latest contract: active | degraded | suspended
+    official_hosts: tuple[str, ...] = ()  # the provider's official hosts (trust, README "Trust")
+    pool_key_trusted: bool = False  # an operator marked the pool key trusted
+    payout_floor: int | None = None  # pricing controls (control_plane.pricing_controls)
+    price_multiplier_bps: int | None = None
+    auto_follow: bool = False
 
 
 class ProfileRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -42,13 +42,15 @@ class Health:
 
 
 class StatsBook:
-    __slots__ = ("observer", "health", "_alpha", "_consecutive", "_base", "_max", "_share", "_probe", "clock", "epoch")
+    __slots__ = ("observer", "health", "auth_failures", "_alpha", "_consecutive", "_base", "_max", "_share", "_probe",
+                 "clock", "epoch")
 
     def __init__(self, *, alpha: float = 0.2, consecutive: int = 5, base_eject_s: float = 10.0,
                  max_eject_s: float = 300.0, max_ejected_share: float = 0.5, probe_interval_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.health: dict[str, Health] = {}
         self.observer: Observer | None = None  # /metrics histograms (proxy.metrics)
+        self.auth_failures: dict[str, int] = {}  # listing -> upstream 401/403 answers since start
         self._alpha = alpha
         self._consecutive = consecutive
         self._base = base_eject_s
@@ -114,6 +116,10 @@ class StatsBook:
         h.probe_at = h.ejected_until
         self.epoch += 1
         return True
+
+    def record_auth_failure(self, listing_id: str) -> None:
+        """The upstream rejected the seller's key (401/403): reported to the control plane."""
+        self.auth_failures[listing_id] = self.auth_failures.get(listing_id, 0) + 1
 
     def is_ejected(self, listing_id: str, now: float) -> bool:
         h = self.health.get(listing_id)

@@ -110,6 +110,7 @@ def _listing_entry(listing: Listing, fees: FeeProfile | None = None) -> ListingE
     headers = [
         (b"x-df-market-route", b"seller"),
         (b"x-df-market-provider", header_value(listing.provider)),
+        (b"x-df-market-trusted", b"true" if listing.trusted else b"false"),
         (b"x-df-market-listing-id", header_value(listing.id)),
         (b"x-df-upstream-model", header_value(listing.upstream_model)),
         (b"x-df-market-ask-input", micros_to_usd(listing.ask_input).encode()),

@@ -41,6 +41,13 @@ class Unsealer:
         except (InvalidTag, UnicodeDecodeError):
             return None
 
+    def open_listing(self, listing: Listing) -> Listing | None:
+        """One listing with its sealed key opened (admission probes, `proxy.probe`); None if it cannot be."""
+        if not listing.sealed_key:
+            return listing if listing.upstream_key else None
+        plain = self._open(listing)
+        return None if plain is None else msgspec.structs.replace(listing, upstream_key=plain, sealed_key=b"")
+
     def open_catalog(self, snap: Snapshot) -> tuple[Snapshot, tuple[str, ...]]:
         """The snapshot with every sealed key opened, and the ids of listings left out."""
         if not any(listing.sealed_key for listing in snap.listings):

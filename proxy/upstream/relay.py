@@ -162,5 +162,5 @@ def upstream_failure(status: int, body: bytes, provider: str) -> GatewayError:
     suffix = f": {detail}" if detail else ""
     if status in (400, 422):
         return UpstreamRejected(f"Upstream provider '{provider}' rejected the request{suffix}")
-    kind = "429" if status == 429 else "5xx" if status >= 500 else "other"
+    kind = "429" if status == 429 else "5xx" if status >= 500 else "auth" if status in (401, 403) else "other"
     return UpstreamError(f"Upstream provider '{provider}' answered HTTP {status}{suffix}. Retry later.", kind)

@@ -50,16 +50,34 @@ class BillingStack:
         return {"Authorization": f"Bearer {token}", "x-account-id": r.json()["id"]}
 
     def listing(self, seller: dict[str, str], model: str, ask_input: str, ask_output: str,
-                api_format: str = "openai", path: str = "/v1") -> str:
-        """A listing on the fake seller (`path`: e.g. "/k/chunks=30/v1" to set fake knobs)."""
+                api_format: str = "openai", path: str = "/v1", *, admitted: bool = True,
+                provider: str = "fake") -> str:
+        """A listing on the fake seller (`path`: e.g. "/k/chunks=30/v1" to set fake knobs); with
+        `admitted`, once its admission probe passed (README "Admission")."""
         pool = self.http.post("/v1/pool/keys", headers=seller, json={
-            "provider": "fake", "base_url": self.fake.url + path, "api_key": "sk-upstream-bill",
+            "provider": provider, "base_url": self.fake.url + path, "api_key": "sk-upstream-bill",
             "api_format": api_format, "name": "bill"})
         assert pool.status_code == 201, pool.text
         r = self.http.post("/v1/market/listings", headers=seller, json={
             "pool_key_id": pool.json()["id"], "model": model, "ask_input": ask_input, "ask_output": ask_output})
         assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+        listing_id = str(r.json()["id"])
+        if admitted:
+            self.wait_status(seller, listing_id, "active")
+        return listing_id
+
+    def listing_view(self, seller: dict[str, str], listing_id: str) -> dict[str, object]:
+        r = self.http.get(f"/v1/market/listings/{listing_id}", headers=seller)
+        assert r.status_code == 200, r.text
+        body: dict[str, object] = r.json()
+        return body
+
+    def wait_status(self, seller: dict[str, str], listing_id: str, status: str, limit_s: float = 20.0) -> None:
+        """Poll the listing view until its status is `status` (e.g. "active": admitted)."""
+        deadline = time.monotonic() + limit_s
+        while (view := self.listing_view(seller, listing_id))["status"] != status:
+            assert time.monotonic() < deadline, f"listing never became {status}: {view}"
+            time.sleep(0.05)
 
     def key(self, buyer: dict[str, str], **fields: object) -> str:
         r = self.http.post("/api/keys", headers=buyer, json={"name": "bill", **fields})
@@ -202,13 +220,14 @@ def until(predicate: object, limit_s: float = 10.0) -> None:
 def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
                   proxy_env: dict[str, str] | None = None, proxies: int = 1,
                   respawn: bool = False, workers: int = 1,
-                  control_env_extra: dict[str, str] | None = None) -> Iterator[BillingStack]:
+                  control_extra: dict[str, str] | None = None) -> Iterator[BillingStack]:
     """`proxies` proxy processes (replicas) share the Redis, the control plane and the fake seller;
     `respawn`: Granian restarts a proxy worker that died (as `dragonfly proxy` runs it)."""
     admin = "admin-" + secrets.token_hex(12)
     common = {"DF_SECRET_KEY": secrets.token_urlsafe(32), "DF_REDIS_URL": redis_url, "DF_REDIS_PREFIX": prefix}
     control_env = {**common, "DF_DATABASE_URL": database_url, "DF_ADMIN_TOKEN": admin,
-                   "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_TRC20_ADDRESSES": "dev", **(control_env_extra or {})}
+                   "DF_ALLOW_PRIVATE_UPSTREAMS": "1", "DF_TRC20_ADDRESSES": "dev", "DF_PROBE_TICK_S": "0.2",
+                   **(control_extra or {})}
     # the proxy holds what production gives it: no master secret (wire.secret_keys)
     keys = secret_keys.proxy_env(common)
     penv = {**common, **keys, "DF_SNAPSHOT_POLL_S": "0.2", **(proxy_env or {})}

@@ -98,8 +98,8 @@ async def test_listing_carries_sealed_key_and_base_url(
     model = next(m for m in snap.models if m.id == "deepseek/deepseek-chat")
     assert (model.input_price, model.output_price, model.context_length) == (500_000, 1_500_000, 128_000)
 
-    await http.patch(f"/v1/market/listings/{made['id']}", headers=buyer.auth, json={"ask_output": "2.00"})
-    await wait_for(redis_url, prefix, lambda s: any(x.id == made["id"] and x.ask_output == 2_000_000
+    await http.patch(f"/v1/market/listings/{made['id']}", headers=buyer.auth, json={"ask_output": "1.50"})  # within the price-review band
+    await wait_for(redis_url, prefix, lambda s: any(x.id == made["id"] and x.ask_output == 1_500_000
                                                     for x in s.listings))
     await http.patch(f"/v1/market/listings/{made['id']}", headers=buyer.auth, json={"status": "paused"})
     await wait_for(redis_url, prefix, lambda s: all(x.id != made["id"] for x in s.listings))

@@ -32,7 +32,7 @@ def listing(n: int, **change: object) -> ListingRow:
         base_url="https://api.deepseek.com/v1/", api_format="openai",
         key_ciphertext=BOX.seal(f"sk-up-{n}", seller_id=SELLER, key_id=pool_key_id), ask_input=400_000,
         ask_output=1_200_000, ask_cached_input=None, status="active", pool_key_status="active", seller_status="active",
-        rpm_limit=None, concurrency_limit=None,
+        rpm_limit=None, concurrency_limit=None, official_hosts=("api.deepseek.com",),
     )
     values.update(change)
     return ListingRow(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Admission probes, their schedule and contracts (README "Admission", "Contracts")."""
