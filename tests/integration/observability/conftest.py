@@ -76,7 +76,8 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, obs_db: str, redis_url: str
     logs = tmp_path_factory.mktemp("observability")
     prom_port = free_port()
     control = {"DF_STATS_SOURCE": "prometheus", "DF_PROMETHEUS_URL": f"http://127.0.0.1:{prom_port}",
-               "DF_PROMETHEUS_WINDOW": "1m", "DF_SNAPSHOT_RESYNC_S": "1", "DF_LEDGER_CHECK_S": "2"}
+               "DF_PROMETHEUS_WINDOW": "1m", "DF_SNAPSHOT_RESYNC_S": "1", "DF_LEDGER_CHECK_S": "2",
+               "DF_ADMISSION": "off"}  # the failing listing would not pass its admission probe
     with billing_stack(logs, obs_db, redis_url, obs_prefix, proxies=2, workers=2, control_extra=control) as s:
         seller = s.account(0)
         slow = s.listing(seller, CHAT, "0.20", "0.60", path="/k/ttft_ms=300,tps=200/v1")  # cheaper, slower
