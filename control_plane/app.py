@@ -24,8 +24,9 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
+import httpx
 from blacksheep import Application, Content, Request, Response
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from control_plane.admission.probe_client import ProbeClient
 from control_plane.admission.scheduler import run_scheduler
@@ -45,12 +46,15 @@ from control_plane.http.ip_limit import IpLimiter
 from control_plane.http.openapi import openapi_document
 from control_plane.http.routes import api_routes
 from control_plane.mailer import ConsoleMailSender
+from control_plane.metrics import ControlPlaneMetrics
+from control_plane.metrics_loop import run_metrics_loop
 from control_plane.pool_key_health import PoolKeyHealth
 from control_plane.redis_client import open_redis
 from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
 from control_plane.snapshot.live_stats import live_stats
+from control_plane.snapshot.prom_stats import prometheus_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
 from control_plane.snapshot.seal import Sealer
@@ -78,8 +82,8 @@ def create_app(settings: Settings) -> Application:
     runtime = Runtime()
     box = SecretBox(*data_keys(settings.secret_keys, settings.encryption_keys))
     sealer = Sealer(settings.seal_keys[0])
-    registry = CollectorRegistry()
-    health = PoolKeyHealth(box, registry)
+    metrics = ControlPlaneMetrics(CollectorRegistry(), settings.metrics_sellers, settings.metrics_listings)
+    health = PoolKeyHealth(box, metrics.own)
     routes = api_routes()
     openapi = openapi_document(routes)
 
@@ -107,7 +111,7 @@ def create_app(settings: Settings) -> Application:
         name = consumer_name.claim(settings.consumer_name or consumer_name.default_base(settings.control_port),
                                    settings.redis_url, settings.redis_prefix)
         runtime.stack.callback(name.release)
-        consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name)
+        consumer = runtime.consumer = UsageConsumer(redis, pool, settings.redis_prefix, name.name, metrics=metrics)
         log.info("settlement consumer %s", name.name)
 
         admission = Admission(pool, box, ProbeClient(redis, settings.redis_prefix, settings.seal_keys[0],
@@ -130,6 +134,7 @@ def create_app(settings: Settings) -> Application:
             live_stats=lambda: live_stats(redis, settings.redis_prefix),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
+        prom = await runtime.stack.enter_async_context(httpx.AsyncClient(timeout=settings.prometheus_timeout_s))
         async with pool.acquire() as conn:
             await health.scan(conn)  # ERROR per pool key that does not decrypt, before the first build
 
@@ -137,7 +142,9 @@ def create_app(settings: Settings) -> Application:
             async with pool.acquire() as conn:
                 opened = await health.scan(conn)
                 rows = await fetch_snapshot_rows(conn)
-            stats = await live_stats(redis, settings.redis_prefix)
+            stats = (await prometheus_stats(prom, settings.prometheus_url, settings.prometheus_window,
+                                            settings.prometheus_quantile)
+                     if settings.stats_source == "prometheus" else await live_stats(redis, settings.redis_prefix))
 
             def open_key(blob: bytes, seller: str, key: str) -> str:
                 plain = opened.get(key)
@@ -154,6 +161,7 @@ def create_app(settings: Settings) -> Application:
             debounce_s=settings.snapshot_debounce_ms / 1000,
             max_delay_s=settings.snapshot_max_delay_ms / 1000,
             resync_s=settings.snapshot_resync_s,
+            metrics=metrics,
         )
         runtime.publisher = publisher
         runtime.tasks += [
@@ -170,6 +178,8 @@ def create_app(settings: Settings) -> Application:
             asyncio.create_task(mailer.run(), name="mail-sender"),  # noqa: TID251
             asyncio.create_task(consumer.run(), name="usage-settlement"),  # noqa: TID251
             asyncio.create_task(credit_state.run(), name="billing-state"),  # noqa: TID251
+            asyncio.create_task(run_metrics_loop(metrics, redis, pool, settings.redis_prefix,  # noqa: TID251
+                                                 settings.ledger_check_s), name="metrics"),
             asyncio.create_task(run_scheduler(  # noqa: TID251
                 admission, pool, redis, settings.redis_prefix, settings.probe_tick_s, settings.probe_timeout_s + 10,
                 settings.admission), name="admission-probes"),
@@ -201,7 +211,7 @@ def create_app(settings: Settings) -> Application:
         return runtime.services
 
     for route in routes:
-        app.router.add(route.method, route.path, bind(route, services))
+        app.router.add(route.method, route.path, metrics.timed(route.path, route.method, bind(route, services)))
 
     async def healthz(_: Request) -> Response:
         return json_response(
@@ -222,19 +232,19 @@ def create_app(settings: Settings) -> Application:
 
     metrics_networks = tuple(ipaddress.ip_network(c, strict=False) for c in settings.metrics_networks)
 
-    async def metrics(request: Request) -> Response:
+    async def metrics_page(request: Request) -> Response:
         if not metrics_allowed(request.client_ip, request.get_first_header(b"authorization"), metrics_networks,
                                settings.metrics_token):
             return error_response(403, "/metrics answers only DF_METRICS_NETWORKS (loopback by default) or "
                                   "Authorization: Bearer $DF_METRICS_TOKEN")
-        return Response(200, None, Content(b"text/plain; version=0.0.4; charset=utf-8", generate_latest(registry)))
+        return Response(200, None, Content(b"text/plain; version=0.0.4; charset=utf-8", metrics.render()))
 
     async def openapi_json(_: Request) -> Response:
         return Response(200, None, Content(b"application/json", openapi))
 
     app.router.add_get("/healthz", plain(healthz))
     app.router.add_get("/readyz", plain(readyz))
-    app.router.add_get("/metrics", plain(metrics))
+    app.router.add_get("/metrics", plain(metrics_page))
     app.router.add_get("/api/openapi.json", plain(openapi_json))
-    app.router.fallback = plain(not_found)
+    app.router.fallback = metrics.timed("unmatched", "*", plain(not_found))
     return app

@@ -30,7 +30,8 @@ class PoolKeyHealth:
         self._reported: set[str] = set()
         self.undecryptable: tuple[str, ...] = ()
         self._gauge = Gauge("dragonfly_pool_keys_undecryptable",
-                            "pool keys whose upstream key decrypts with no configured key", registry=registry)
+                            "pool keys whose upstream key decrypts with no configured key", registry=registry,
+                            multiprocess_mode="mostrecent")
 
     async def scan(self, conn: asyncpg.Connection) -> dict[str, str]:
         """Decrypt every pool key; log each new failure once; return key id -> plaintext."""

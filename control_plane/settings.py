@@ -38,6 +38,13 @@
 | DF_UPSTREAM_PORTS | 80,443,8443 | ports a seller base URL may name (`any`; DF_ALLOW_PRIVATE_UPSTREAMS=1 too) |
 | DF_BODY_READ_TIMEOUT_S | 10 | longest a request body may take to arrive (408); over 64 KiB: 413 while read |
 | DF_METRICS_NETWORKS / DF_METRICS_TOKEN | loopback / unset | who may read /metrics (peers, or a bearer token) |
+| DF_STATS_SOURCE | redis | live listing stats for ranking: `redis` (proxies' reports) or `prometheus` |
+| DF_PROMETHEUS_URL | http://127.0.0.1:9090 | Prometheus that scrapes the proxies (DF_STATS_SOURCE=prometheus) |
+| DF_PROMETHEUS_WINDOW / DF_PROMETHEUS_QUANTILE | 5m / 0.5 | window and quantile of the TTFT and tokens/s queries |
+| DF_PROMETHEUS_TIMEOUT_S | 2 | longest a snapshot build waits for Prometheus (then: no stats) |
+| DF_METRICS_SELLERS | 100 | sellers with their own `seller` label on /metrics (the rest: `other`) |
+| DF_METRICS_LISTINGS | 200 | routed listings with a `dragonfly_market_listing_info` series (first by id) |
+| DF_LEDGER_CHECK_S | 3600 | how often the ledger check runs for `dragonfly_ledger_check_ok` (0 = never) |
 | DF_ADMIN_FAILS_PER_IP_PER_MIN | 10 | wrong operator tokens per client IP per minute before 429 (0 = no limit) |
 | DF_MAX_ROUTING_PROFILES / DF_MAX_KEYS / DF_MAX_MANAGEMENT_KEYS | 20 / 100 / 20 | per-account quotas (403) |
 | DF_MAX_POOL_KEYS / DF_MAX_LISTINGS / DF_MAX_OPEN_PAYMENTS | 50 / 200 / 3 | per-account quotas (`http/quotas.py`) |
@@ -47,6 +54,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 
@@ -114,6 +122,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_fails_per_ip_per_min: int = 10
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # peers that may read /metrics
     metrics_token: str = ""  # bearer token that may read /metrics from anywhere
+    metrics_sellers: int = 100  # sellers with their own label on /metrics
+    metrics_listings: int = 200  # listings with a dragonfly_market_listing_info series
+    stats_source: str = "redis"  # redis | prometheus
+    prometheus_url: str = "http://127.0.0.1:9090"
+    prometheus_window: str = "5m"
+    prometheus_quantile: float = 0.5
+    prometheus_timeout_s: float = 2.0
+    ledger_check_s: int = 3600  # period of the ledger check behind dragonfly_ledger_check_ok (0 = never)
     quotas: Quotas = Quotas()
     # admission probes and contracts (README "Admission", "Contracts")
     admission: bool = True  # DF_ADMISSION=off: listings are admitted unprobed (development without proxies)
@@ -175,6 +191,20 @@ def _trc20(env: Mapping[str, str]) -> tuple[tuple[str, ...], bool]:
     if len(set(out)) != len(out):
         raise SettingsError("DF_TRC20_ADDRESSES lists an address twice; list each deposit address once")
     return tuple(out), False
+
+
+def _window(env: Mapping[str, str]) -> str:
+    raw = env.get("DF_PROMETHEUS_WINDOW", "").strip() or "5m"
+    if not re.fullmatch(r"[1-9][0-9]*[smhd]", raw):
+        raise SettingsError(f"DF_PROMETHEUS_WINDOW={raw!r} is not a Prometheus duration such as 30s, 5m, 1h")
+    return raw
+
+
+def _quantile(env: Mapping[str, str]) -> float:
+    q = _float(env, "DF_PROMETHEUS_QUANTILE", 0.5)
+    if not 0 < q < 1:
+        raise SettingsError(f"DF_PROMETHEUS_QUANTILE={q} must be between 0 and 1 (exclusive)")
+    return q
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -269,6 +299,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_fails_per_ip_per_min=_int(env, "DF_ADMIN_FAILS_PER_IP_PER_MIN", 10),
         metrics_networks=_networks(env, "DF_METRICS_NETWORKS", ("127.0.0.0/8", "::1/128")),
         metrics_token=env.get("DF_METRICS_TOKEN", "").strip(),
+        metrics_sellers=_int(env, "DF_METRICS_SELLERS", 100),
+        metrics_listings=_int(env, "DF_METRICS_LISTINGS", 200),
+        stats_source=_choice(env, "DF_STATS_SOURCE", "redis", ("redis", "prometheus")),
+        prometheus_url=env.get("DF_PROMETHEUS_URL", "").strip() or "http://127.0.0.1:9090",
+        prometheus_window=_window(env),
+        prometheus_quantile=_quantile(env),
+        prometheus_timeout_s=_float(env, "DF_PROMETHEUS_TIMEOUT_S", 2.0),
+        ledger_check_s=_int(env, "DF_LEDGER_CHECK_S", 3600),
         quotas=_quotas(env),
         admission=_choice(env, "DF_ADMISSION", "on", ("on", "off")) == "on",
         probe_timeout_s=_float(env, "DF_PROBE_TIMEOUT_S", 20.0),

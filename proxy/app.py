@@ -110,20 +110,27 @@ class HotPath:
     """The ASGI app the server runs: the inference endpoints (`proxy.endpoints.ENDPOINTS`: chat
     completions, messages, embeddings, audio) on the raw edge, the rest through BlackSheep."""
 
-    __slots__ = ("_chat", "_app", "_counts")
+    __slots__ = ("_chat", "_app", "_counts", "_metrics")
 
     def __init__(self, chat: ChatPipeline, app: Application, metrics: Metrics) -> None:
         self._chat = chat
         self._app = app
         self._counts = metrics.requests
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = ENDPOINTS.get(scope["path"]) if scope["type"] == "http" else None
         if endpoint is not None and scope["method"] == "POST":
             client = scope.get("client")
+            t0 = time.perf_counter()
             reply = await self._chat.handle(header_map(scope), client[0] if client else "", receive, endpoint)
             self._counts[reply.status] += 1
-            await send_reply(send, receive, reply)
+            try:
+                await send_reply(send, receive, reply)
+            finally:
+                attempts = reply.attempts
+                answered = attempts[-1].listing_id if attempts and attempts[-1].outcome == "ok" else None
+                self._metrics.request_end(answered, len(attempts), time.perf_counter() - t0)
             return
         await self._app(scope, receive, send)
 
@@ -133,7 +140,7 @@ def create_app(settings: ProxySettings) -> HotPath:
     app = Application(show_error_details=False)
     store = SnapshotStore()
     limiter, limit_sync = make_limits(settings)
-    metrics = Metrics(store, limiter, limit_sync)
+    metrics = Metrics(store, limiter, limit_sync, settings.metrics_listings)
     unsealer = Unsealer(settings.seal_keys)
     source = make_source(settings, store, unsealer)
     upstream = UpstreamClient(settings)
@@ -232,6 +239,14 @@ def create_app(settings: ProxySettings) -> HotPath:
             tasks.append(asyncio.create_task(_guard("admission probes", prober.run)))  # noqa: TID251
         if limit_sync is not None:
             tasks.append(asyncio.create_task(_guard("limit sync", limit_sync.run)))  # noqa: TID251
+        tasks.append(asyncio.create_task(_guard("metrics sync", metrics_loop)))  # noqa: TID251
+
+    async def metrics_loop() -> None:
+        """Counters reach prometheus-client (and gauges the other workers) about once a second."""
+        while True:
+            await asyncio.sleep(1.0)
+            if metrics.due():
+                metrics.sync()
 
     async def on_stop(application: Application) -> None:
         for task in tasks:

@@ -71,6 +71,7 @@ class ProxySettings(msgspec.Struct, frozen=True, kw_only=True):
     control_plane_max_body_bytes: int = 64 * 1024  # forwarded request bodies (413 above, counted while read)
     body_read_timeout_s: float = 10.0  # longest a request body may take to arrive (408 after)
     forward_admin: bool = False  # DF_FORWARD_ADMIN=1: forward /api/admin/* (default: control plane port only)
+    metrics_listings: int = 200  # DF_METRICS_LISTINGS: listings with their own series (the rest: "other")
     metrics_token: str = ""  # DF_METRICS_TOKEN: bearer token that may read /metrics from anywhere
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # DF_METRICS_NETWORKS: may read /metrics
     upstream_allow_private: bool = False  # DF_ALLOW_PRIVATE_UPSTREAMS=1: connect to any address (dev, tests)
@@ -215,6 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> ProxySettings:
         body_read_timeout_s=_float(env, "DF_BODY_READ_TIMEOUT_S", 10.0),
         forward_admin=_flag(env, "DF_FORWARD_ADMIN"),
         metrics_token=env.get("DF_METRICS_TOKEN", "").strip(),
+        metrics_listings=_int(env, "DF_METRICS_LISTINGS", 200),
         metrics_networks=_list(env, "DF_METRICS_NETWORKS", ("127.0.0.0/8", "::1/128")),
         upstream_allow_private=_flag(env, "DF_ALLOW_PRIVATE_UPSTREAMS"),
         upstream_allow_networks=_list(env, "DF_UPSTREAM_ALLOW_NETWORKS", ()),

@@ -31,8 +31,10 @@ import coredis
 import msgspec
 
 from control_plane.billing.settle import settle_event
+from control_plane.metrics import ControlPlaneMetrics
 from wire.billing import usage_stream
-from wire.usage import UsageEvent, decode_batch, decode_event
+from wire.pricing import Charge
+from wire.usage import UsageEvent, decode_batch, decode_event, uncapped_charge_of
 
 log = logging.getLogger("control_plane.billing")
 GROUP = "settle"
@@ -49,7 +51,9 @@ class SettlementStats:
 
 class UsageConsumer:
     def __init__(self, redis: coredis.Redis[bytes], pool: asyncpg.Pool, prefix: str, name: str, *,
-                 batch: int = 500, block_ms: int = 500, claim_idle_ms: int = 30_000) -> None:
+                 batch: int = 500, block_ms: int = 500, claim_idle_ms: int = 30_000,
+                 metrics: ControlPlaneMetrics | None = None) -> None:
+        self._metrics = metrics
         self._redis = redis
         self._pool = pool
         self._stream = usage_stream(prefix)
@@ -106,10 +110,13 @@ class UsageConsumer:
             except msgspec.MsgspecError as exc:
                 events.append((ident, None, f"undecodable: {exc}"))
         try:
+            done: list[tuple[UsageEvent, Charge | None]] = []
             async with self._pool.acquire() as conn, conn.transaction():
                 for _, ev, _ in events:
                     if ev is not None:
-                        self._count(await settle_event(conn, ev))
+                        done.append((ev, await settle_event(conn, ev)))
+            for ev, charge in done:  # committed: count them
+                self._count(ev, charge)
         except (asyncpg.PostgresError, ValueError) as exc:
             if isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.InterfaceError):
                 raise
@@ -119,12 +126,16 @@ class UsageConsumer:
         for ident, reason in dead:
             await self._redis.xadd(self._dead, {b"id": ident, b"error": reason.encode()[:500]})
             self.stats.dead += 1
+            if self._metrics is not None:
+                self._metrics.events.labels("dead").inc()
             log.error("usage event %s could not be settled: %s", ident.decode(), reason)
         ids = list(dict.fromkeys(ident for ident, _, _ in events))
         if ids:
             await self._redis.xack(self._stream, GROUP, ids)
             await self._redis.xdel(self._stream, ids)
         self.stats.last_batch_at = time.time()
+        if self._metrics is not None:
+            self._metrics.last_batch.set(self.stats.last_batch_at)
 
     async def _one_by_one(self, events: list[tuple[bytes, UsageEvent | None, str]]
                           ) -> list[tuple[bytes, UsageEvent | None, str]]:
@@ -133,15 +144,18 @@ class UsageConsumer:
             if ev is not None:
                 try:
                     async with self._pool.acquire() as conn, conn.transaction():
-                        self._count(await settle_event(conn, ev))
+                        charge = await settle_event(conn, ev)
+                    self._count(ev, charge)
                 except (asyncpg.exceptions.DataError, asyncpg.exceptions.IntegrityConstraintViolationError,
                         ValueError) as exc:
                     reason = f"{type(exc).__name__}: {exc}"
             out.append((ident, ev, reason))
         return out
 
-    def _count(self, settled: bool) -> None:
-        if settled:
+    def _count(self, ev: UsageEvent, charge: Charge | None) -> None:
+        if self._metrics is not None:
+            self._metrics.settled(ev, charge, uncapped_charge_of(ev).cost)
+        if charge is not None:
             self.stats.settled += 1
         else:
             self.stats.replayed += 1

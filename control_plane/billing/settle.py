@@ -11,8 +11,8 @@ Caps (README "Billing": "Charge caps"), enforced here whatever the proxy sent:
   (read under a row lock, so concurrent settlements of one buyer see each other).
 A capped charge keeps its payout/fee split (`wire.pricing.capped`); the micro-USD cut off is
 recorded in `generations.capped_micro_usd` (shown by `/v1/generation`) and logged as a warning
-naming the request and listing (the control plane has no metrics endpoint; operators query
-`generations WHERE capped_micro_usd > 0`, indexed by listing).
+naming the request and listing; the consumer counts it in `dragonfly_settlement_capped_total`
+(operators find the requests with `generations WHERE capped_micro_usd > 0`, indexed by listing).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from control_plane.db.ledger import NIL, post_journal
-from wire.pricing import capped
+from wire.pricing import Charge, capped
 from wire.usage import UsageEvent, charge_of, uncapped_charge_of
 
 log = logging.getLogger("control_plane.billing")
@@ -40,8 +40,9 @@ ON CONFLICT (request_id) DO NOTHING RETURNING request_id
 """
 
 
-async def settle_event(conn: asyncpg.Connection, ev: UsageEvent) -> bool:
-    """True when this call settled the event; False for a replay (already settled)."""
+async def settle_event(conn: asyncpg.Connection, ev: UsageEvent) -> Charge | None:
+    """The charge when this call settled the event (cost, payout and fee as posted); None for a
+    replay (already settled)."""
     full = uncapped_charge_of(ev)
     c = charge_of(ev)
     a = ev.asks
@@ -58,7 +59,7 @@ async def settle_event(conn: asyncpg.Connection, ev: UsageEvent) -> bool:
             reason=f"{ev.model} via listing {ev.listing_id}", request_id=ev.request_id,
         )
         if journal is None:
-            return False
+            return None
     billed = ev.status != "failed"
     inserted = await conn.fetchval(
         _INSERT, ev.request_id, ev.account_id, ev.key_id, ev.listing_id, ev.seller_account_id, ev.model,
@@ -70,7 +71,7 @@ async def settle_event(conn: asyncpg.Connection, ev: UsageEvent) -> bool:
         datetime.fromtimestamp(ev.started_at_ms / 1000, UTC), journal, full.cost - c.cost,
     )
     if inserted is None:
-        return False
+        return None
     if c.cost < full.cost:
         log.warning("charge capped: request %s listing %s charged %d of %d micro-USD (reserved %d)",
                     ev.request_id, ev.listing_id, c.cost, full.cost, ev.reserved_micro_usd)
@@ -80,4 +81,4 @@ async def settle_event(conn: asyncpg.Connection, ev: UsageEvent) -> bool:
             " ON CONFLICT (key_id, month) DO UPDATE SET spent = key_spend.spent + excluded.spent",
             ev.key_id, ev.month, c.cost,
         )
-    return True
+    return c

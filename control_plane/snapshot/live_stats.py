@@ -1,5 +1,7 @@
 """Read the proxies' live listing stats from Redis and aggregate them (`wire.stats`).
 
+The default source (`DF_STATS_SOURCE=redis`); `prom_stats` is the Prometheus one.
+
 Called by every snapshot build. The snapshot publisher also rebuilds every
 `DF_SNAPSHOT_RESYNC_S` (and `DF_STATS_REFRESH_S`, see app) so fresh figures reach new
 proxies without a database change. A Redis failure here yields no stats — the build

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from control_plane.metrics import ControlPlaneMetrics
 from control_plane.snapshot.builder import BuildResult
 from control_plane.snapshot.redis_store import PublishResult
 from wire.snapshot import Snapshot
@@ -33,7 +34,9 @@ class SnapshotPublisher:
         debounce_s: float,
         max_delay_s: float,
         resync_s: float,
+        metrics: ControlPlaneMetrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._build = build
         self._publish = publish
         self._debounce_s = debounce_s
@@ -63,11 +66,21 @@ class SnapshotPublisher:
     async def publish_once(self) -> PublishResult:
         started = time.perf_counter()
         result = await self._build()
+        built = time.perf_counter()
         for listing_id, reason in result.skipped:
             log.info("listing %s not routed: %s", listing_id, reason)
         published = await self._publish(result.snapshot)
         self.version = published.version
         self.last_error = ""
+        m = self._metrics
+        if m is not None:
+            m.build.observe(built - started)
+            m.publish.observe(time.perf_counter() - built)
+            m.publishes.labels("changed" if published.changed else "unchanged").inc()
+            m.published_at.set(time.time())
+            m.market(result.snapshot)
+            if published.changed:
+                m.snapshot_bytes.set(published.bytes_written)
         if published.changed:
             self.publishes += 1
             log.info(
@@ -96,6 +109,8 @@ class SnapshotPublisher:
                 backoff = 0.2
             except Exception as exc:  # background-task boundary: keep the loop alive, retry
                 self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                if self._metrics is not None:
+                    self._metrics.publishes.labels("failed").inc()
                 log.error("snapshot publish failed (%s); retrying in %.1fs", self.last_error, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

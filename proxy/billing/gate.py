@@ -70,6 +70,11 @@ class Billing:
         self._offline: dict[str, int] = {}
         self.mismatches: dict[str, int] = {}  # listing id -> usage reports above our count
         self.capped: dict[str, int] = {}  # listing id -> charges cut to their reservation
+        self.estimated: dict[str, int] = {}  # listing id -> charges from our own token estimate
+        self.rejections: dict[str, int] = {}  # reason -> requests refused (402 / 503)
+
+    def _refuse(self, reason: str) -> None:
+        self.rejections[reason] = self.rejections.get(reason, 0) + 1
 
     async def admit(self, request_id: str, key: Key, listing: Listing, fees: FeeProfile | None,
                     bounds: Bounds) -> Admission:
@@ -77,6 +82,7 @@ class Billing:
         body_len, cap = bounds.prompt_bound, bounds.cap
         amount = max_cost(body_len, cap, asks)
         if not self.shipper.accepting:
+            self._refuse("spool_full")
             raise BillingUnavailable("Usage cannot be recorded right now (spool full). Retry in a few seconds.")
         now = time.time()
         month = month_of(now)
@@ -84,14 +90,17 @@ class Billing:
         outcome, available, held = await self.book.reserve(key.account_id, key.id, month, budget, amount)
         offline = outcome == OFFLINE
         if outcome == SLOW:
+            self._refuse("slow")
             raise BillingUnavailable("Billing is slow to answer right now. Retry in a few seconds.")
         if offline:
             used = self._offline.get(key.account_id, 0)
             if used + amount > self._allowance:
+                self._refuse("offline_allowance")
                 raise BillingUnavailable("Billing is briefly unavailable and this request exceeds the offline "
                                          "allowance. Retry in a few seconds.")
             self._offline[key.account_id] = used + amount
         elif held is None:
+            self._refuse("no_credit" if outcome == NO_CREDIT else "key_budget")
             afford = affordable_completion_tokens(available, body_len, asks)
             head = (f"Insufficient balance: this request could cost up to {_usd(amount)}, available {_usd(available)}"
                     if outcome == NO_CREDIT else
@@ -113,6 +122,8 @@ class Billing:
         lst = adm.listing
         if m.mismatch:
             self.mismatches[lst.id] = self.mismatches.get(lst.id, 0) + 1
+        if m.estimated:
+            self.estimated[lst.id] = self.estimated.get(lst.id, 0) + 1
         event = UsageEvent(
             request_id=adm.request_id, account_id=adm.key.account_id, key_id=adm.key.id, listing_id=lst.id,
             seller_account_id=lst.seller_account_id, model=lst.model, provider=lst.provider,

@@ -17,8 +17,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from wire.snapshot import ListingStats
+
+
+class Observer(Protocol):
+    def ttft(self, listing_id: str, seconds: float) -> None: ...
+    def stream_end(self, listing_id: str, tps: float) -> None: ...
 
 
 @dataclass(slots=True)
@@ -36,13 +42,14 @@ class Health:
 
 
 class StatsBook:
-    __slots__ = ("health", "auth_failures", "_alpha", "_consecutive", "_base", "_max", "_share", "_probe", "clock",
-                 "epoch")
+    __slots__ = ("observer", "health", "auth_failures", "_alpha", "_consecutive", "_base", "_max", "_share", "_probe",
+                 "clock", "epoch")
 
     def __init__(self, *, alpha: float = 0.2, consecutive: int = 5, base_eject_s: float = 10.0,
                  max_eject_s: float = 300.0, max_ejected_share: float = 0.5, probe_interval_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.health: dict[str, Health] = {}
+        self.observer: Observer | None = None  # /metrics histograms (proxy.metrics)
         self.auth_failures: dict[str, int] = {}  # listing -> upstream 401/403 answers since start
         self._alpha = alpha
         self._consecutive = consecutive
@@ -61,6 +68,8 @@ class StatsBook:
 
     def record_success(self, listing_id: str, ttft_ms: float, tps: float | None = None) -> None:
         h = self._get(listing_id)
+        if self.observer is not None:
+            self.observer.ttft(listing_id, ttft_ms / 1000)
         a = self._alpha
         if h.samples == 0:
             h.ttft_ms = ttft_ms
@@ -80,6 +89,8 @@ class StatsBook:
     def record_tps(self, listing_id: str, tps: float) -> None:
         """Throughput measured at the end of a stream (the TTFT was recorded at its start)."""
         h = self._get(listing_id)
+        if self.observer is not None and tps > 0:
+            self.observer.stream_end(listing_id, tps)
         h.tps = tps if h.tps == 0.0 else h.tps + self._alpha * (tps - h.tps)
 
     def record_failure(self, listing_id: str, peers: Iterable[str]) -> bool:

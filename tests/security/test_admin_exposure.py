@@ -56,7 +56,7 @@ def test_wrong_operator_tokens_are_limited_per_ip_even_for_the_right_token_after
 def test_metrics_answers_only_trusted_networks_or_the_metrics_token(stack: Stack) -> None:
     """The stack's proxy and control plane trust only 192.0.2.0/24 for /metrics
     (DF_METRICS_NETWORKS), so this loopback client needs the token."""
-    for server, metric in ((stack.proxy, "gateway_requests_total"), (stack.control, "# HELP")):
+    for server, metric in ((stack.proxy, "gateway_snapshot_info"), (stack.control, "# HELP")):
         error_of(httpx.get(server.url + "/metrics"), 403, "DF_METRICS_TOKEN")
         error_of(httpx.get(server.url + "/metrics", headers={"Authorization": "Bearer nope"}), 403)
         ok = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})

@@ -219,7 +219,8 @@ def until(predicate: object, limit_s: float = 10.0) -> None:
 @contextmanager
 def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
                   proxy_env: dict[str, str] | None = None, proxies: int = 1,
-                  respawn: bool = False, control_extra: dict[str, str] | None = None) -> Iterator[BillingStack]:
+                  respawn: bool = False, workers: int = 1,
+                  control_extra: dict[str, str] | None = None) -> Iterator[BillingStack]:
     """`proxies` proxy processes (replicas) share the Redis, the control plane and the fake seller;
     `respawn`: Granian restarts a proxy worker that died (as `dragonfly proxy` runs it)."""
     admin = "admin-" + secrets.token_hex(12)
@@ -236,7 +237,7 @@ def billing_stack(logs: Path, database_url: str, redis_url: str, prefix: str, *,
         fake = started.enter_context(granian("fake_provider.asgi:app", log_dir=logs,
                                              env={"DF_FAKE_API_KEY": "sk-upstream-bill"}))
         servers = [started.enter_context(granian(
-            "proxy.asgi:app", log_dir=logs, ready_path="/healthz", respawn=respawn,
+            "proxy.asgi:app", log_dir=logs, ready_path="/healthz", respawn=respawn, workers=workers,
             env={"DF_USAGE_SPOOL_DIR": str(logs / f"spool{i or ''}"), **penv,
                  "DF_CONTROL_PLANE_URL": control.url})) for i in range(proxies)]
         stack = BillingStack(proxy=servers[0], control=control, fake=fake, admin=admin, database_url=database_url,
