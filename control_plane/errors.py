@@ -96,4 +96,8 @@ def to_response(exc: ControlPlaneError) -> Response:
         wait = max(exc.retry_after_s, 0.001)
         response.add_header(b"retry-after", str(max(1, math.ceil(wait))).encode())
         response.add_header(b"retry-after-ms", str(max(1, math.ceil(wait * 1000))).encode())
+    if isinstance(exc, PayloadTooLarge | RequestTimeout):
+        # the body was not read to its end: the connection cannot carry another request, so the
+        # client is told to open a new one instead of finding it closed under its next request
+        response.add_header(b"connection", b"close")
     return response
