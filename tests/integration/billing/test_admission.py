@@ -210,14 +210,24 @@ def test_a_suspended_contract_comes_back_only_after_a_passing_check(
     until(lambda: chat(stack, key, SUSPEND_MODEL).status_code == 200)
 
 
-def test_a_tokenizer_outside_the_models_fingerprint_fails_it_and_degrades(
-        stack: BillingStack, seller: dict[str, str]) -> None:
-    admin = {"Authorization": f"Bearer {stack.admin}"}
-    model = f"fake/fingerprinted-{secrets.token_hex(3)}"
-    ops = httpx.Client(base_url=stack.control.url, timeout=20, headers=admin)  # the operator API's own port
+def operator(stack: BillingStack) -> httpx.Client:
+    """The operator API, on the control plane's own port."""
+    return httpx.Client(base_url=stack.control.url, timeout=20, headers={"Authorization": f"Bearer {stack.admin}"})
+
+
+def new_model(ops: httpx.Client, name: str) -> str:
+    model = f"fake/{name}-{secrets.token_hex(3)}"
     made = ops.post("/api/admin/models", json={
         "id": model, "owned_by": "fake", "input_price": "0.10", "output_price": "0.20", "context_length": 8192})
     assert made.status_code == 201 and made.json()["probe_expect"] == {}, made.text
+    return model
+
+
+def test_a_tokenizer_outside_the_models_fingerprint_fails_it_and_degrades(
+        stack: BillingStack, seller: dict[str, str], request: pytest.FixtureRequest) -> None:
+    ops = operator(stack)
+    request.addfinalizer(ops.close)
+    model = new_model(ops, "fingerprinted")
     honest = stack.listing(seller, model, "0.10", "0.20")  # admitted: the model has no fingerprint yet
     other = stack.listing(seller, model, "0.10", "0.20", path="/k/prompt_tokens=5/v1")  # another tokenizer's count
     url = f"/api/admin/models/{model}"
@@ -241,3 +251,22 @@ def test_a_tokenizer_outside_the_models_fingerprint_fails_it_and_degrades(
     failed = reverify(other)
     assert failed["outcome"] == "failed" and failed_check(failed) == {"fingerprint"}, failed
     assert contract(stack, seller, other)["state"] == "degraded"
+
+
+def test_breaker_ejections_reach_the_sellers_stats(stack: BillingStack, seller: dict[str, str]) -> None:
+    with operator(stack) as ops:
+        model = new_model(ops, "ejected")
+    pair = [stack.listing(seller, model, "0.10", "0.20"), stack.listing(seller, model, "0.10", "0.20")]
+
+    def ejections() -> list[int]:
+        return [int(stack.http.get(f"/v1/market/listings/{i}/stats", headers=seller).json()["ejections"])
+                for i in pair]
+
+    assert ejections() == [0, 0]
+    key = stack.key(stack.account(100))
+    for _ in range(5):  # DF_EJECT_CONSECUTIVE (5) failures in a row on both upstreams
+        r = stack.http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json={
+            "model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8, "fake": {"status": 500}})
+        assert r.status_code >= 500
+    # one of the two is ejected; the other stays (at most half of a model's listings are ejected at once)
+    until(lambda: sorted(ejections()) == [0, 1], 20)
