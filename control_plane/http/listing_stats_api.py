@@ -12,6 +12,7 @@ rate over the last ~2 minutes). Rules, stated once:
 - `ejections` is the breaker ejections of the listing summed over the proxy workers' fresh reports
   (`wire.stats.ejection_counts`: each worker counts since it started, reports older than 2 minutes
   drop out), not limited to `window_s`; 0 when no proxy ejected it.
+`last_probe` is still null here (probe runs are at `/probe-runs`).
 """
 
 from __future__ import annotations
