@@ -53,7 +53,7 @@ from control_plane.redis_client import open_redis
 from control_plane.schemas.envelopes import Health
 from control_plane.settings import Settings
 from control_plane.snapshot.builder import BuildResult, build_snapshot
-from control_plane.snapshot.live_stats import live_stats
+from control_plane.snapshot.live_stats import live_ejections, live_stats
 from control_plane.snapshot.prom_stats import prometheus_stats
 from control_plane.snapshot.publisher import SnapshotPublisher
 from control_plane.snapshot.redis_store import RedisSnapshotStore
@@ -132,6 +132,7 @@ def create_app(settings: Settings) -> Application:
             trusted_proxies=tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies),
             admission=admission,
             live_stats=lambda: live_stats(redis, settings.redis_prefix),
+            live_ejections=lambda: live_ejections(redis, settings.redis_prefix),
         )
         store = RedisSnapshotStore(redis, settings.redis_prefix)
         prom = await runtime.stack.enter_async_context(httpx.AsyncClient(timeout=settings.prometheus_timeout_s))

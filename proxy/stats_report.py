@@ -33,7 +33,8 @@ class StatsReporter:
 
     def report(self) -> StatsReport:
         return StatsReport(worker=self._worker, at=int(time.time()), listings=self._book.export(),
-                           auth_failures=tuple(sorted(self._book.auth_failures.items())))
+                           auth_failures=tuple(sorted(self._book.auth_failures.items())),
+                           ejections=self._book.ejection_counts())
 
     async def run(self) -> None:
         client: coredis.Redis[bytes] = open_redis(self._url, connect_timeout=2.0, stream_timeout=5.0)
@@ -41,7 +42,7 @@ class StatsReporter:
             while True:
                 await asyncio.sleep(self._every)
                 report = self.report()
-                if not report.listings and not report.auth_failures:
+                if not report.listings and not report.auth_failures and not report.ejections:
                     continue
                 try:
                     async with asyncio.timeout(5.0):

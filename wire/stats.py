@@ -5,6 +5,8 @@ Each proxy worker writes one `StatsReport` (msgpack) as a field of the Redis has
 — never per request. The control plane reads the hash when it builds a snapshot,
 drops reports older than `REPORT_MAX_AGE_S`, aggregates them per listing weighted by
 samples and ships the result as `Snapshot.stats`, so a new proxy ranks well at once.
+Reports also carry each worker's cumulative 401/403 answers and breaker ejections per
+listing (the seller's `ejections` stat, `ejection_counts`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class StatsReport(msgspec.Struct, frozen=True, kw_only=True):
     # (listing id, upstream 401/403 answers this worker has seen since it started): cumulative,
     # so the control plane counts new ones by difference (`new_auth_failures`)
     auth_failures: tuple[tuple[str, int], ...] = ()
+    # (listing id, breaker ejections this worker made since it started): cumulative
+    ejections: tuple[tuple[str, int], ...] = ()
 
 
 def reports_key(prefix: str) -> str:
@@ -55,6 +59,18 @@ def new_auth_failures(reports: list[StatsReport], seen: dict[tuple[str, str], in
             seen[key] = count
             if new > 0:
                 out[listing_id] = out.get(listing_id, 0) + new
+    return out
+
+
+def ejection_counts(reports: list[StatsReport], now: int) -> dict[str, int]:
+    """Per listing, the ejections of the fresh reports summed over workers (each worker's count
+    since it started: a restarted worker starts again from 0)."""
+    out: dict[str, int] = {}
+    for report in reports:
+        if now - report.at > REPORT_MAX_AGE_S:
+            continue
+        for listing_id, count in report.ejections:
+            out[listing_id] = out.get(listing_id, 0) + count
     return out
 
 

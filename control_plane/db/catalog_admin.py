@@ -13,12 +13,12 @@ import asyncpg
 
 MODEL_COLUMNS = """
     m.id, m.owned_by, m.input_price, m.output_price, m.price_unit, m.context_length, m.max_output_tokens,
-    m.capabilities, m.active,
+    m.capabilities, m.active, m.probe_expect::text AS probe_expect,
     coalesce((SELECT array_agg(x.alias ORDER BY x.alias) FROM model_aliases x WHERE x.model_id = m.id), '{}') AS aliases
 """
 PROVIDER_COLUMNS = "slug, name, api_format, default_base_url, official_hosts, trusted"
 MODEL_PATCHABLE = frozenset({"owned_by", "input_price", "output_price", "price_unit", "context_length",
-                             "max_output_tokens", "capabilities", "active"})
+                             "max_output_tokens", "capabilities", "active", "probe_expect"})
 
 
 async def models(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -11,6 +11,9 @@ Rules, stated once (README "Catalog and operator API"):
   model that holds the name; PATCH `aliases` replaces the whole list;
 - a model is never deleted (generations and listings name it): `active: false` takes it out of
   the snapshot (its listings stop routing, new listings for it are refused);
+- `probe_expect` (PATCH replaces it whole) is the admission probe's substitution fingerprint:
+  `prompt_tokens: [lo, hi]` (1 <= lo <= hi <= MAX_PROBE_TOKENS) and up to 20 `model_names`;
+  `{}` turns the fingerprint off; the next probe or reverify of every listing of the model uses it;
 - every change commits at once and reaches the proxies with the next snapshot (NOTIFY-driven).
 """
 
@@ -33,6 +36,7 @@ from control_plane.schemas.catalog import (
     FeeProfileView,
     ModelView,
     PatchModel,
+    ProbeExpect,
 )
 from control_plane.schemas.envelopes import ListOf
 from control_plane.validation import check_name, price_micros
@@ -48,13 +52,33 @@ _FEE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _FORMATS = ("openai", "anthropic")
 MAX_ALIASES = 20
 MAX_CONTEXT = 100_000_000
+MAX_PROBE_TOKENS = 100_000
+_expect = msgspec.json.Decoder(ProbeExpect)
 
 
 def model_view(row: asyncpg.Record) -> ModelView:
     return ModelView(id=row["id"], owned_by=row["owned_by"], input_price=micros_to_usd(row["input_price"]),
                      output_price=micros_to_usd(row["output_price"]), price_unit=row["price_unit"],
                      context_length=row["context_length"], max_output_tokens=row["max_output_tokens"],
-                     capabilities=list(row["capabilities"]), aliases=list(row["aliases"]), active=row["active"])
+                     capabilities=list(row["capabilities"]), aliases=list(row["aliases"]), active=row["active"],
+                     probe_expect=_stored_expect(row["probe_expect"]))
+
+
+def _stored_expect(text: str | None) -> ProbeExpect:
+    try:
+        return _expect.decode(text or "{}")
+    except msgspec.ValidationError:
+        return ProbeExpect()  # a hand-edited fingerprint the API would refuse: shown as none
+
+
+def _probe_expect(value: ProbeExpect) -> str:
+    band = value.prompt_tokens
+    if band is not None and not (len(band) == 2 and 1 <= band[0] <= band[1] <= MAX_PROBE_TOKENS):
+        raise BadRequest(f"probe_expect.prompt_tokens: [lo, hi] with 1 <= lo <= hi <= {MAX_PROBE_TOKENS:,}, or null")
+    if len(value.model_names) > MAX_ALIASES or any(not _ALIAS.match(n) for n in value.model_names):
+        raise BadRequest(f"probe_expect.model_names: at most {MAX_ALIASES} model names "
+                         "(letters, digits, . _ : / -; at most 128 characters)")
+    return msgspec.json.encode(value).decode()
 
 
 def provider_view(row: asyncpg.Record) -> AdminProviderView:
@@ -159,6 +183,8 @@ async def patch_model(call: Call) -> Response:
         changes["capabilities"] = _capabilities(body.capabilities)
     if body.active is not msgspec.UNSET:
         changes["active"] = body.active
+    if body.probe_expect is not msgspec.UNSET:
+        changes["probe_expect"] = _probe_expect(body.probe_expect)
     async with call.services.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow("SELECT context_length, max_output_tokens FROM models WHERE id = $1 FOR UPDATE",
                                   model_id)

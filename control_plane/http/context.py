@@ -35,6 +35,10 @@ async def _no_stats() -> tuple[ListingStats, ...]:
     return ()
 
 
+async def _no_ejections() -> dict[str, int]:
+    return {}
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -50,6 +54,7 @@ class Services:
     trusted_proxies: tuple[Network, ...] = ()
     admission: Admission | None = None  # admission probes and contracts (control_plane.admission)
     live_stats: Callable[[], Awaitable[tuple[ListingStats, ...]]] = _no_stats  # the proxies' reports (Redis)
+    live_ejections: Callable[[], Awaitable[dict[str, int]]] = _no_ejections  # breaker ejections in those reports
 
 
 @dataclass

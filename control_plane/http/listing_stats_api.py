@@ -9,8 +9,10 @@ rate over the last ~2 minutes). Rules, stated once:
   rate is >= 20 % or any request's usage was over-reported, else `healthy`;
 - a provider is `no_supply` without a routable listing market-wide, `degraded` when the
   sample-weighted live error rate of its listings is >= 20 %, else `operational`.
-Breaker ejections live in each proxy's memory and are not exported yet (`ejections: null`);
-`last_probe` is null until admission probes exist.
+- `ejections` is the breaker ejections of the listing summed over the proxy workers' fresh reports
+  (`wire.stats.ejection_counts`: each worker counts since it started, reports older than 2 minutes
+  drop out), not limited to `window_s`; 0 when no proxy ejected it.
+`last_probe` is still null here (probe runs are at `/probe-runs`).
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ async def listing_stats(call: Call) -> Response:
         error_rate=_rate(errors, requests), ttft_ms_p50=f["ttft_p50"], ttft_ms_p95=f["ttft_p95"],
         tokens_per_s=round(int(f["stream_tokens"]) * 1000 / stream_ms, 1) if stream_ms else None,
         tokens=int(f["tokens"]), earned_micro_usd=int(f["earned"]), over_reported_usage=int(f["over_reported"]),
-        capped_charges=int(f["capped"]), ejections=None, last_request_at=f["last_request_at"],
+        capped_charges=int(f["capped"]),
+        ejections=(await call.services.live_ejections()).get(str(row["id"]), 0), last_request_at=f["last_request_at"],
         live=_live(await call.services.live_stats(), str(row["id"]))))
 
 

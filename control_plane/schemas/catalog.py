@@ -24,6 +24,16 @@ class ModelView(msgspec.Struct, kw_only=True):
     capabilities: list[str]
     aliases: list[str]
     active: bool
+    probe_expect: ProbeExpect  # the admission probe's substitution fingerprint (README "Admission")
+
+
+class ProbeExpect(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """What an honest upstream of the model answers the fixed probe prompt with: `prompt_tokens`
+    `[lo, hi]` (the `fingerprint` check; null = not checked) and `model_names` it may report besides
+    the listing's `upstream_model` (the `model_name` check)."""
+
+    prompt_tokens: list[int] | None = None
+    model_names: list[str] = msgspec.field(default_factory=list)
 
 
 class CreateModel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -49,6 +59,7 @@ class PatchModel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     capabilities: list[str] | msgspec.UnsetType = msgspec.UNSET
     aliases: list[str] | msgspec.UnsetType = msgspec.UNSET  # replaces the whole list
     active: bool | msgspec.UnsetType = msgspec.UNSET
+    probe_expect: ProbeExpect | msgspec.UnsetType = msgspec.UNSET  # replaces the whole fingerprint
 
 
 class AdminProviderView(msgspec.Struct, kw_only=True):

@@ -35,7 +35,7 @@ class ListingStatsView(msgspec.Struct, kw_only=True):
     earned_micro_usd: int
     over_reported_usage: int  # requests whose upstream reported more completion tokens than we counted
     capped_charges: int  # charges cut to their reservation (README "Charge caps")
-    ejections: int | None  # proxies do not export breaker ejections yet: null
+    ejections: int  # breaker ejections summed over the proxies' live reports (see listing_stats_api)
     last_request_at: datetime | None
     last_probe: dict[str, str | int | float | bool | None] | None = None  # a probe run; null until probes exist
     live: LiveFigures | None = None

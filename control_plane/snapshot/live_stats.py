@@ -17,21 +17,30 @@ import coredis
 import msgspec
 
 from wire.snapshot import ListingStats
-from wire.stats import StatsReport, aggregate, decode_report, reports_key
+from wire.stats import StatsReport, aggregate, decode_report, ejection_counts, reports_key
 
 log = logging.getLogger("control_plane.stats")
 
 
-async def live_stats(redis: coredis.Redis[bytes], prefix: str) -> tuple[ListingStats, ...]:
+async def _reports(redis: coredis.Redis[bytes], prefix: str) -> list[StatsReport]:
     try:
         raw = await redis.hgetall(reports_key(prefix))
     except (coredis.exceptions.RedisError, OSError, TimeoutError) as exc:
         log.warning("live stats unreadable (%s); building without them", exc)
-        return ()
+        return []
     reports: list[StatsReport] = []
     for body in raw.values():
         try:
             reports.append(decode_report(body))
         except msgspec.DecodeError:
             continue
-    return aggregate(reports, int(time.time()))
+    return reports
+
+
+async def live_stats(redis: coredis.Redis[bytes], prefix: str) -> tuple[ListingStats, ...]:
+    return aggregate(await _reports(redis, prefix), int(time.time()))
+
+
+async def live_ejections(redis: coredis.Redis[bytes], prefix: str) -> dict[str, int]:
+    """Per listing, breaker ejections summed over the fresh reports (`wire.stats.ejection_counts`)."""
+    return ejection_counts(await _reports(redis, prefix), int(time.time()))

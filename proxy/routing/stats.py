@@ -136,6 +136,10 @@ class StatsBook:
             h.probe_at = now + self._probe
             self.epoch += 1
 
+    def ejection_counts(self) -> tuple[tuple[str, int], ...]:
+        """(listing, ejections since this worker started), for listings ever ejected, sorted."""
+        return tuple((i, h.ejections_total) for i, h in sorted(self.health.items()) if h.ejections_total)
+
     def export(self) -> tuple[ListingStats, ...]:
         return tuple(ListingStats(listing_id=i, ttft_ms=h.ttft_ms, tps=h.tps, error_rate=h.error_rate,
                                   samples=h.samples) for i, h in sorted(self.health.items()) if h.samples)

@@ -6,11 +6,14 @@ claims provider `deepseek` from its own host. The module's conftest runs the led
 
 from __future__ import annotations
 
+import math
+import secrets
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from proxy.probe.checks import PROBE_PROMPT
 from tests.support.billing_stack import BillingStack, billing_stack, until
 
 HONEST_MODEL = "minimax/minimax-m2.5-highspeed"
@@ -205,3 +208,65 @@ def test_a_suspended_contract_comes_back_only_after_a_passing_check(
     assert back.status_code == 200 and back.json()["state"] == "active", back.text
     assert stack.listing_view(seller, listing)["status"] == "active"
     until(lambda: chat(stack, key, SUSPEND_MODEL).status_code == 200)
+
+
+def operator(stack: BillingStack) -> httpx.Client:
+    """The operator API, on the control plane's own port."""
+    return httpx.Client(base_url=stack.control.url, timeout=20, headers={"Authorization": f"Bearer {stack.admin}"})
+
+
+def new_model(ops: httpx.Client, name: str) -> str:
+    model = f"fake/{name}-{secrets.token_hex(3)}"
+    made = ops.post("/api/admin/models", json={
+        "id": model, "owned_by": "fake", "input_price": "0.10", "output_price": "0.20", "context_length": 8192})
+    assert made.status_code == 201 and made.json()["probe_expect"] == {}, made.text
+    return model
+
+
+def test_a_tokenizer_outside_the_models_fingerprint_fails_it_and_degrades(
+        stack: BillingStack, seller: dict[str, str], request: pytest.FixtureRequest) -> None:
+    ops = operator(stack)
+    request.addfinalizer(ops.close)
+    model = new_model(ops, "fingerprinted")
+    honest = stack.listing(seller, model, "0.10", "0.20")  # admitted: the model has no fingerprint yet
+    other = stack.listing(seller, model, "0.10", "0.20", path="/k/prompt_tokens=5/v1")  # another tokenizer's count
+    url = f"/api/admin/models/{model}"
+    for bad in ({"prompt_tokens": [30, 20]}, {"prompt_tokens": [1]}, {"prompt_tokens": [0, 5]}, {"tokens": [1, 2]}):
+        refused = ops.patch(url, json={"probe_expect": bad})
+        assert refused.status_code == 400 and refused.json()["error"]["type"] == "bad_request", refused.text
+    assert ops.get(url).json()["probe_expect"] == {}  # nothing changed
+    fake_count = math.ceil(len(PROBE_PROMPT) / 4)  # the fake provider's prompt-token rule (fake_provider/content.py)
+    band = [fake_count - 2, fake_count + 2]
+    r = ops.patch(url, json={"probe_expect": {"prompt_tokens": band}})
+    assert r.status_code == 200 and r.json()["probe_expect"] == {"prompt_tokens": band}, r.text
+
+    def reverify(listing: str) -> dict[str, object]:
+        cid = contract(stack, seller, listing)["id"]
+        run: dict[str, object] = stack.http.post(f"/v1/market/contracts/{cid}/reverify", headers=seller).json()
+        return run
+
+    passed = reverify(honest)
+    assert passed["outcome"] == "passed", passed
+    assert contract(stack, seller, honest)["state"] == "active"
+    failed = reverify(other)
+    assert failed["outcome"] == "failed" and failed_check(failed) == {"fingerprint"}, failed
+    assert contract(stack, seller, other)["state"] == "degraded"
+
+
+def test_breaker_ejections_reach_the_sellers_stats(stack: BillingStack, seller: dict[str, str]) -> None:
+    with operator(stack) as ops:
+        model = new_model(ops, "ejected")
+    pair = [stack.listing(seller, model, "0.10", "0.20"), stack.listing(seller, model, "0.10", "0.20")]
+
+    def ejections() -> list[int]:
+        return [int(stack.http.get(f"/v1/market/listings/{i}/stats", headers=seller).json()["ejections"])
+                for i in pair]
+
+    assert ejections() == [0, 0]
+    key = stack.key(stack.account(100))
+    for _ in range(5):  # DF_EJECT_CONSECUTIVE (5) failures in a row on both upstreams
+        r = stack.http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json={
+            "model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8, "fake": {"status": 500}})
+        assert r.status_code >= 500
+    # one of the two is ejected; the other stays (at most half of a model's listings are ejected at once)
+    until(lambda: sorted(ejections()) == [0, 1], 20)

@@ -24,7 +24,7 @@ def test_stats_and_health_count_what_buyers_saw(stack: BillingStack) -> None:
     path = f"/v1/market/listings/{listing}"
     fresh = stack.http.get(path + "/stats", headers=seller).json()
     assert (fresh["requests"], fresh["error_rate"], fresh["ttft_ms_p50"], fresh["last_probe"], fresh["ejections"]) == (
-        0, 0.0, None, None, None)
+        0, 0.0, None, None, 0)
     assert stack.http.get(path, headers=seller).json()["health"]["status"] == "no_traffic"
 
     key = stack.key(stack.account(500))
