@@ -71,8 +71,16 @@ def seed_demo(control_url: str, admin_token: str, fake_base_url: str, fake_key: 
             print("the demo pool key does not decrypt with the current secret; re-entering it", flush=True)
             pool = _check(http.patch(f"/v1/pool/keys/{pool['id']}", headers=seller, json={"api_key": fake_key}),
                           "repair the demo pool key")
-        listed = {item["model"] for item in _items(_check(http.get("/v1/market/listings", headers=seller),
-                                                          "list listings"))}
+        operator = {"Authorization": f"Bearer {admin_token}"}
+        for model in CHAT_MODELS:  # the demo upstream is the fake provider, not these models: their
+            # tokenizer fingerprints (README "Admission") would rightly refuse it, so the demo turns them off
+            _check(http.patch(f"/api/admin/models/{model.id}", headers=operator, json={"probe_expect": {}}),
+                   f"turn off the fingerprint of {model.id} for the demo")
+        listings = _items(_check(http.get("/v1/market/listings", headers=seller), "list listings"))
+        listed = {item["model"] for item in listings}
+        for item in listings:  # a demo listing an earlier run left unadmitted: probe it again now
+            if item.get("status") == "pending_admission":
+                http.post(f"/v1/market/listings/{item['id']}/probe", headers=seller)
         offers = [(m.id, m.input_price, m.output_price) for m in CHAT_MODELS] + list(MEDIA_MODELS)
         for model_id, input_price, output_price in offers:
             if model_id in listed:
