@@ -12,7 +12,7 @@ rate over the last ~2 minutes). Rules, stated once:
 - `ejections` is the breaker ejections of the listing summed over the proxy workers' fresh reports
   (`wire.stats.ejection_counts`: each worker counts since it started, reports older than 2 minutes
   drop out), not limited to `window_s`; 0 when no proxy ejected it.
-`last_probe` is still null here (probe runs are at `/probe-runs`).
+- `last_probe` is the listing's latest probe run (all of them at `/probe-runs`); null before any.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from blacksheep import Response
 
+from control_plane.db import admission as db_admission
 from control_plane.db import listing_stats as db
 from control_plane.db import listings as db_listings
 from control_plane.errors import BadRequest, NotFound
+from control_plane.http.admission_api import run_view
 from control_plane.http.context import Call, json_response
 from control_plane.schemas.listing_stats import HealthStatus, ListingHealth, ListingStatsView, LiveFigures
 from wire.snapshot import ListingStats
@@ -70,6 +72,7 @@ async def listing_stats(call: Call) -> Response:
         if row is None:
             raise NotFound("no listing with this id on your account; list yours with GET /v1/market/listings")
         f = await db.figures(conn, call.account_id, str(row["id"]), since)
+        runs = await db_admission.runs_of_listing(conn, call.account_id, str(row["id"]), 1)
     requests, errors = int(f["requests"]), int(f["errors"])
     stream_ms = int(f["stream_ms"])
     return json_response(ListingStatsView(
@@ -79,6 +82,7 @@ async def listing_stats(call: Call) -> Response:
         tokens=int(f["tokens"]), earned_micro_usd=int(f["earned"]), over_reported_usage=int(f["over_reported"]),
         capped_charges=int(f["capped"]),
         ejections=(await call.services.live_ejections()).get(str(row["id"]), 0), last_request_at=f["last_request_at"],
+        last_probe=run_view(runs[0]) if runs else None,
         live=_live(await call.services.live_stats(), str(row["id"]))))
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 import msgspec
 
+from control_plane.schemas.admission import ProbeRunView
+
 HealthStatus = Literal["healthy", "degraded", "no_traffic"]
 ProviderStatus = Literal["operational", "degraded", "no_supply"]
 
@@ -37,7 +39,7 @@ class ListingStatsView(msgspec.Struct, kw_only=True):
     capped_charges: int  # charges cut to their reservation (README "Charge caps")
     ejections: int  # breaker ejections summed over the proxies' live reports (see listing_stats_api)
     last_request_at: datetime | None
-    last_probe: dict[str, str | int | float | bool | None] | None = None  # a probe run; null until probes exist
+    last_probe: ProbeRunView | None = None  # the listing's latest admission probe run (null before any)
     live: LiveFigures | None = None
 
 

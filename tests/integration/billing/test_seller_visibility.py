@@ -23,8 +23,9 @@ def test_stats_and_health_count_what_buyers_saw(stack: BillingStack) -> None:
     listing = stack.listing(seller, MODEL, "1.00", "4.00")
     path = f"/v1/market/listings/{listing}"
     fresh = stack.http.get(path + "/stats", headers=seller).json()
-    assert (fresh["requests"], fresh["error_rate"], fresh["ttft_ms_p50"], fresh["last_probe"], fresh["ejections"]) == (
-        0, 0.0, None, None, 0)
+    assert (fresh["requests"], fresh["error_rate"], fresh["ttft_ms_p50"], fresh["ejections"]) == (0, 0.0, None, 0)
+    probe = fresh["last_probe"]  # the admission probe that let the listing be routed
+    assert probe["listing_id"] == listing and probe["outcome"] == "passed" and probe["checks"], probe
     assert stack.http.get(path, headers=seller).json()["health"]["status"] == "no_traffic"
 
     key = stack.key(stack.account(500))
