@@ -53,10 +53,7 @@ class Exchange:
 def rewrite_body(body: bytes, upstream_model: str | None, include_usage: bool = False) -> bytes:
     """The body with `model` set to the seller's upstream name and, for metering a stream,
     `stream_options.include_usage` on; every other field untouched."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:  # numbers orjson cannot hold (e.g. > 64-bit ints)
-        raise GatewayError("Request body could not be re-encoded for the upstream.") from None
+    doc = _doc(body)
     if upstream_model is not None:
         doc["model"] = upstream_model
     if include_usage:
@@ -81,10 +78,7 @@ def cap_max_tokens(body: bytes, chat: ChatRequest, default_cap: int = 0) -> byte
         return orjson.dumps(doc)
     if a is None or b is None or a == b:
         return body
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise GatewayError("Request body could not be re-encoded for the upstream.") from None
+    doc = _doc(body)
     doc["max_tokens"] = doc["max_completion_tokens"] = chat.max_tokens = chat.max_completion_tokens = min(a, b)
     return orjson.dumps(doc)
 
@@ -97,9 +91,9 @@ def rewrite_model(body: bytes, upstream_model: str) -> bytes:
 def _doc(body: bytes) -> dict[str, object]:
     try:
         doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError:  # numbers orjson cannot hold (e.g. > 64-bit ints)
         raise GatewayError("Request body could not be re-encoded for the upstream.") from None
-    assert isinstance(doc, dict)
+    assert isinstance(doc, dict)  # the view was decoded from this body as an object
     return doc
 
 
